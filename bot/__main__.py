@@ -1,0 +1,76 @@
+"""`explainer-bot` / `python -m bot`: run, console, import, migrate."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.composition import Core, build_core
+from bot.settings import SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="explainer-bot", description="The newsroom's explainer bot.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="start everything configured: HTTP API, Telegram, Discord (default)")
+    commands.add_parser("console", help="chat with the bot in this terminal (or pipe commands in, one a line)")
+    importer = commands.add_parser("import", help="load story files or folders of them")
+    importer.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    return parser
+
+
+async def _import(core: Core, paths: list[Path]) -> int:
+    await core.prepare(seed=False)
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        print(f"explainer-bot: {path}: no such file or folder", file=sys.stderr)
+    report = await core.importer.import_paths([p for p in paths if p.exists()])
+    for saved in report.saved:
+        print(f"{saved.outcome:9} {saved.slug}")
+    for error in report.errors:
+        print(f"refused   {error}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.errors or missing else 0
+
+
+async def _main(command: str, args: argparse.Namespace) -> int:
+    from adapters.console import run_console
+    from bot.runtime import serve
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    core = build_core(settings)
+    try:
+        if command == "migrate":
+            await core.prepare(seed=False)
+            print("database schema is up to date")
+            return 0
+        if command == "import":
+            return await _import(core, args.paths)
+        if command == "console":
+            await core.prepare()
+            await run_console(core.commands)
+            return 0
+        await serve(core)
+        return 0
+    finally:
+        await core.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_main(args.command or "run", args))
+    except SettingsError as error:
+        print(f"explainer-bot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Starts what the settings configure and stops it in reverse order."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from adapters.console import run_console
+from adapters.http.app import build_app
+from bot.composition import Core
+from content import db
+
+log = logging.getLogger("explainer_bot")
+
+
+async def serve(core: Core, *, console: bool | None = None) -> None:
+    settings = core.settings
+    await core.prepare()
+    runner = web.AppRunner(build_app(lambda: db.ping(core.engine)), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.api_host, settings.api_port)
+    await site.start()
+    log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
+    for name, token in (("Telegram", settings.telegram_bot_token), ("Discord", settings.discord_bot_token)):
+        if token is not None:
+            log.warning("%s token is set, but this build has no %s adapter yet; ignoring it", name, name)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    no_platform = settings.telegram_bot_token is None and settings.discord_bot_token is None
+    if console if console is not None else (no_platform and sys.stdin.isatty()):
+        # With no platform configured the terminal is the chat; leaving it stops the bot.
+        chat = asyncio.create_task(run_console(core.commands))
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (chat, waiter):
+            task.cancel()
+    else:
+        await stop.wait()
+    log.info("stopping")
+    await runner.cleanup()
+    await core.close()

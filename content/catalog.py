@@ -1,0 +1,159 @@
+"""The read side: queries that return views of stories, tags and terms."""
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from content.db import SessionFactory
+from content.models import CatalogState, Chat, Story, StoryTag, StoryTerm, Subscription, Tag, Term, TermAlias
+from content.views import ChatRef, GlossaryEntry, StoryDetail, StoryLink, StoryView, TagView, TermView
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIndex:
+    """Every tag and term key, for fuzzy matching in memory."""
+
+    version: int
+    tags: dict[str, TagView]
+    # term or alias key -> (term id, the name the key spells)
+    terms: dict[str, tuple[int, str]]
+
+
+class Catalog:
+    def __init__(self, sessions: SessionFactory, site_url: str) -> None:
+        self._sessions = sessions
+        self._site_url = site_url.rstrip("/")
+        self._index: KeyIndex | None = None
+        self._index_lock = asyncio.Lock()
+
+    # ----- keys ---------------------------------------------------------
+    async def keys(self) -> KeyIndex:
+        """The key index, reloaded only when a writer has moved the catalog version."""
+        async with self._sessions() as session:
+            version = (await session.execute(select(CatalogState.version).where(CatalogState.id == 1))).scalar_one()
+            index = self._index
+            if index is not None and index.version == version:
+                return index
+            async with self._index_lock:
+                if self._index is not None and self._index.version == version:
+                    return self._index
+                tags = {
+                    row.key: TagView(row.id, row.key, row.name, row.story_count)
+                    for row in (await session.execute(select(Tag.id, Tag.key, Tag.name, Tag.story_count))).all()
+                }
+                terms: dict[str, tuple[int, str]] = {}
+                for term_id, key, name in (await session.execute(select(TermAlias.term_id, TermAlias.key, TermAlias.name))).all():
+                    terms[key] = (term_id, name)
+                for term_id, key, name in (await session.execute(select(Term.id, Term.key, Term.name))).all():
+                    terms[key] = (term_id, name)
+                self._index = KeyIndex(version, tags, terms)
+                return self._index
+
+    # ----- stories ------------------------------------------------------
+    def _url(self, slug: str, url: str | None) -> str:
+        return url or f"{self._site_url}/stories/{slug}"
+
+    async def _views(self, session, rows) -> list[StoryView]:  # noqa: ANN001
+        ids = [row.id for row in rows]
+        tags: dict[int, list[str]] = defaultdict(list)
+        if ids:
+            query = (
+                select(StoryTag.story_id, Tag.name)
+                .join(Tag, Tag.id == StoryTag.tag_id)
+                .where(StoryTag.story_id.in_(ids))
+                .order_by(StoryTag.story_id, Tag.name)
+            )
+            for story_id, name in (await session.execute(query)).all():
+                tags[story_id].append(name)
+        return [
+            StoryView(
+                row.id, row.slug, row.title, row.summary, row.category, row.published_at,
+                self._url(row.slug, row.url), tuple(tags[row.id]),
+            )
+            for row in rows
+        ]
+
+    _LIST_COLUMNS = (Story.id, Story.slug, Story.title, Story.summary, Story.category, Story.published_at, Story.url)
+
+    async def latest(self, limit: int, offset: int = 0, tag_id: int | None = None) -> list[StoryView]:
+        async with self._sessions() as session:
+            if tag_id is None:
+                query = select(*self._LIST_COLUMNS).order_by(Story.published_at.desc(), Story.id.desc())
+            else:
+                query = (
+                    select(*self._LIST_COLUMNS)
+                    .join(StoryTag, StoryTag.story_id == Story.id)
+                    .where(StoryTag.tag_id == tag_id)
+                    .order_by(StoryTag.published_at.desc(), StoryTag.story_id.desc())
+                )
+            rows = (await session.execute(query.limit(limit).offset(offset))).all()
+            return await self._views(session, rows)
+
+    async def stories_by_id(self, ids: list[int]) -> list[StoryView]:
+        """Views in the order of `ids` (a search's ranking)."""
+        if not ids:
+            return []
+        async with self._sessions() as session:
+            rows = (await session.execute(select(*self._LIST_COLUMNS).where(Story.id.in_(ids)))).all()
+            views = {view.id: view for view in await self._views(session, rows)}
+        return [views[i] for i in ids if i in views]
+
+    async def story(self, slug: str) -> StoryDetail | None:
+        async with self._sessions() as session:
+            row = (await session.execute(select(*self._LIST_COLUMNS, Story.body).where(Story.slug == slug))).first()
+            if row is None:
+                return None
+            (view,) = await self._views(session, [row])
+            glossary = (
+                await session.execute(
+                    select(Term.name, Term.definition)
+                    .join(StoryTerm, StoryTerm.term_id == Term.id)
+                    .where(StoryTerm.story_id == row.id)
+                    .order_by(Term.name)
+                )
+            ).all()
+            return StoryDetail(view, row.body, tuple(GlossaryEntry(n, d) for n, d in glossary))
+
+    async def slugs(self) -> list[str]:
+        async with self._sessions() as session:
+            return list((await session.execute(select(Story.slug))).scalars())
+
+    # ----- terms --------------------------------------------------------
+    async def term(self, term_id: int, stories: int = 5) -> TermView | None:
+        async with self._sessions() as session:
+            row = (await session.execute(select(Term.id, Term.name, Term.definition).where(Term.id == term_id))).first()
+            if row is None:
+                return None
+            aliases = (await session.execute(select(TermAlias.name).where(TermAlias.term_id == term_id).order_by(TermAlias.name))).scalars()
+            links = (
+                await session.execute(
+                    select(Story.slug, Story.title, Story.published_at)
+                    .join(StoryTerm, StoryTerm.story_id == Story.id)
+                    .where(StoryTerm.term_id == term_id)
+                    .order_by(Story.published_at.desc(), Story.id.desc())
+                    .limit(stories)
+                )
+            ).all()
+            return TermView(row.id, row.name, row.definition, tuple(aliases), tuple(StoryLink(*link) for link in links))
+
+    # ----- tags and chats -----------------------------------------------
+    async def tags(self) -> list[TagView]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(Tag.id, Tag.key, Tag.name, Tag.story_count).order_by(Tag.story_count.desc(), Tag.name))).all()
+            return [TagView(*row) for row in rows]
+
+    async def followed(self, chat: ChatRef) -> list[TagView]:
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Tag.id, Tag.key, Tag.name, Tag.story_count)
+                    .join(Subscription, Subscription.tag_id == Tag.id)
+                    .join(Chat, Chat.id == Subscription.chat_id)
+                    .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
+                    .order_by(Tag.name)
+                )
+            ).all()
+            return [TagView(*row) for row in rows]

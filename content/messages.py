@@ -1,0 +1,109 @@
+"""The platform-neutral message model every reply is made of.
+
+Adapters render it (Telegram HTML, Discord embeds, plain text); the core never
+produces markup strings, so nothing a user or a story contains can turn into
+markup by accident: every string here is plain text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of plain text with optional styling; `url` makes it a link."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+    url: str | None = None
+
+
+Inline = tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    spans: Inline
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    spans: Inline
+
+
+@dataclass(frozen=True, slots=True)
+class BulletList:
+    items: tuple[Inline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One story or one glossary entry, shown as a unit.
+
+    Renderers with a native notion of a card (Discord embeds) map it onto it;
+    the others print the title, the meta line, the blocks and the footer.
+    `accent` names a colour family (the story's category) for those that can
+    show one.
+    """
+
+    title: str
+    url: str | None = None
+    meta: Inline = ()
+    blocks: tuple["Block", ...] = ()
+    footer: Inline = ()
+    accent: str | None = None
+
+
+Block = Heading | Paragraph | BulletList | CodeBlock | Card
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An action the user can take with one tap.
+
+    `action` and `argument` are handed back to the core unchanged
+    (`Commands.press`); adapters encode them into their platform's callback
+    data, which is why both are kept short (ASCII, at most 60 bytes together).
+    """
+
+    label: str
+    action: str
+    argument: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    blocks: tuple[Block, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    link_preview: bool = False
+    # True for answers meant for the asking user only (refusals, errors):
+    # platforms that can show a reply to one person (Discord) do so.
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    messages: tuple[Message, ...] = field(default_factory=tuple)
+
+
+def text(value: str, **style: object) -> Span:
+    return Span(value, **style)  # type: ignore[arg-type]
+
+
+def para(*spans: Span | str) -> Paragraph:
+    return Paragraph(tuple(s if isinstance(s, Span) else Span(s) for s in spans))
+
+
+def heading(value: str) -> Heading:
+    return Heading((Span(value, bold=True),))
+
+
+def plain_text(spans: Inline) -> str:
+    return "".join(s.text for s in spans)

@@ -1,0 +1,53 @@
+"""Full-text search over headline, summary and body, best match first.
+
+SQLite uses the FTS5 index (bm25, the headline weighted most); PostgreSQL the
+weighted tsvector with a GIN index. What the user typed never reaches either
+query language as syntax: it is cut into words first, and only words go in.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+
+from content.db import SessionFactory
+from content.dialect import is_postgres
+
+MAX_WORDS = 8
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+_SQLITE = text(
+    "SELECT rowid FROM story_search WHERE story_search MATCH :query "
+    "ORDER BY bm25(story_search, 10.0, 4.0, 1.0), rowid DESC LIMIT :limit"
+)
+_POSTGRES = text(
+    "SELECT id FROM stories, to_tsquery('english', :query) AS q "
+    "WHERE search_vector @@ q "
+    "ORDER BY ts_rank_cd(search_vector, q) DESC, published_at DESC, id DESC LIMIT :limit"
+)
+
+
+def words(query: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(query)][:MAX_WORDS]
+
+
+class Search:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    async def story_ids(self, query: str, limit: int = 5) -> list[int]:
+        """Stories holding every word; failing that, any of them."""
+        found = words(query)
+        if not found:
+            return []
+        async with self._sessions() as session:
+            postgres = is_postgres(session)
+            statement = _POSTGRES if postgres else _SQLITE
+            joins = (" & ", " | ") if postgres else (" AND ", " OR ")
+            quote = (lambda w: w) if postgres else (lambda w: f'"{w}"')
+            for joiner in joins[: 2 if len(found) > 1 else 1]:
+                expression = joiner.join(quote(w) for w in found)
+                ids = list((await session.execute(statement, {"query": expression, "limit": limit})).scalars())
+                if ids:
+                    return ids
+        return []

@@ -1,0 +1,219 @@
+"""Story files (Markdown with YAML front matter) and story payloads, validated.
+
+Everything a newsroom hands in passes through `story_from_mapping`, whether it
+comes from a file or (later) from the HTTP API, so both refuse the same things
+with the same words: the source, the field and the problem.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from content.errors import StoryFileError
+from content.keys import SLUG_MAX, key_of, slugify
+
+SUMMARY_MAX_WORDS = 120
+FIELDS = ("slug", "title", "summary", "category", "published_at", "tags", "url", "terms")
+
+
+@dataclass(frozen=True, slots=True)
+class TermDraft:
+    term: str
+    definition: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDraft:
+    slug: str
+    title: str
+    summary: str
+    category: str
+    published_at: datetime
+    tags: tuple[str, ...]
+    url: str | None
+    terms: tuple[TermDraft, ...]
+    body: str
+
+    def content_hash(self) -> str:
+        data = asdict(self)
+        data["published_at"] = self.published_at.isoformat()
+        encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+Text = str
+
+
+class _Term(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    term: str = Field(min_length=1, max_length=80)
+    definition: str = Field(min_length=1, max_length=400)
+    aliases: list[str] = Field(default_factory=list, max_length=10)
+
+    @field_validator("term")
+    @classmethod
+    def _term_has_letters(cls, value: str) -> str:
+        if not key_of(value):
+            raise ValueError("needs at least one letter or digit")
+        return value
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_fit(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not key_of(alias) or len(alias) > 80:
+                raise ValueError(f"alias {alias[:40]!r} must have letters or digits and at most 80 characters")
+        return [alias.strip() for alias in value]
+
+
+class _Story(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    slug: str | None = Field(default=None, min_length=1, max_length=SLUG_MAX, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=1000)
+    category: str = Field(min_length=1, max_length=40)
+    published_at: datetime
+    tags: list[str] = Field(min_length=1, max_length=10)
+    url: str | None = Field(default=None, max_length=500, pattern=r"^https?://[^\s<>\"]+$")
+    terms: list[_Term] = Field(default_factory=list, max_length=20)
+    body: str = Field(default="", max_length=50_000)
+
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> datetime:
+        # YAML already turns unquoted ISO dates into date/datetime objects;
+        # strings are parsed here so the error can say what is expected.
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, date):
+            moment = datetime.combine(value, time(0, 0))
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"{value[:40]!r} is not an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)") from None
+        else:
+            raise ValueError("must be an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)  # no offset given: taken as UTC
+        return moment.astimezone(timezone.utc)
+
+    @field_validator("summary")
+    @classmethod
+    def _readable_in_30_seconds(cls, value: str) -> str:
+        words = len(value.split())
+        if words > SUMMARY_MAX_WORDS:
+            raise ValueError(f"has {words} words; at most {SUMMARY_MAX_WORDS} (it must read in about 30 seconds)")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for name in value:
+            name = " ".join(name.lstrip("#").split())
+            if not key_of(name):
+                raise ValueError(f"tag {name[:40]!r} needs at least one letter or digit")
+            if len(name) > 40:
+                raise ValueError(f"tag {name[:40]!r}... is longer than 40 characters")
+            seen.setdefault(key_of(name), name)
+        return list(seen.values())
+
+    @field_validator("category", "title")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return " ".join(value.split())
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str]:
+    loc = error.get("loc", ())
+    field = ""
+    for part in loc:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return field, f"unknown key (allowed: {', '.join(FIELDS)})"
+    if kind == "missing":
+        return field, "missing (required)"
+    if kind == "list_type":
+        return field, "must be a list (e.g. [xAI, OpenAI])"
+    if kind == "string_type":
+        return field, "must be text"
+    if kind == "string_too_long":
+        return field, f"too long: at most {error['ctx']['max_length']} characters"
+    if kind == "too_long":
+        return field, f"too many entries: at most {error['ctx']['max_length']}"
+    if kind in ("string_too_short", "too_short"):
+        return field, "must not be empty"
+    if kind == "string_pattern_mismatch":
+        if field == "slug":
+            return field, "must be lowercase letters, digits and single hyphens"
+        return field, "must be an http:// or https:// address"
+    message = str(error.get("msg", "invalid"))
+    return field, message.removeprefix("Value error, ")
+
+
+def story_from_mapping(data: Any, source: str) -> StoryDraft:
+    if not isinstance(data, dict):
+        raise StoryFileError(source, "front matter", "must be a mapping of keys to values")
+    try:
+        parsed = _Story.model_validate(data)
+    except ValidationError as exc:
+        field, problem = _describe(exc.errors()[0])
+        raise StoryFileError(source, field or "story", problem) from None
+    return StoryDraft(
+        slug=parsed.slug or slugify(parsed.title),
+        title=parsed.title,
+        summary=" ".join(parsed.summary.split()),
+        category=parsed.category,
+        published_at=parsed.published_at,
+        tags=tuple(parsed.tags),
+        url=parsed.url,
+        terms=tuple(TermDraft(t.term, " ".join(t.definition.split()), tuple(t.aliases)) for t in parsed.terms),
+        body=parsed.body.strip(),
+    )
+
+
+def parse_story_text(text: str, source: str) -> StoryDraft:
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(exc).split())[:200]
+        raise StoryFileError(source, "front matter", f"not valid YAML: {problem}") from None
+    if not post.metadata:
+        raise StoryFileError(source, "front matter", "missing: a story file starts with a '---' block holding title, summary, ...")
+    if "body" in post.metadata:
+        raise StoryFileError(source, "body", "unknown key (the body is the Markdown after the front matter)")
+    return story_from_mapping({**post.metadata, "body": post.content}, source)
+
+
+def load_story_file(path: Path) -> StoryDraft:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise StoryFileError(str(path), "file", "is not UTF-8 text") from None
+    except OSError as exc:
+        raise StoryFileError(str(path), "file", exc.strerror or "cannot be read") from None
+    return parse_story_text(text, str(path))
+
+
+def story_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, and every *.md below each folder, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+        else:
+            found.append(path)
+    return found

@@ -1,0 +1,64 @@
+"""What the read side returns: plain, immutable views, no ORM objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TagView:
+    id: int
+    key: str
+    name: str
+    story_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    id: int
+    slug: str
+    title: str
+    summary: str
+    category: str
+    published_at: datetime
+    url: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryEntry:
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDetail:
+    story: StoryView
+    body: str
+    glossary: tuple[GlossaryEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLink:
+    slug: str
+    title: str
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TermView:
+    id: int
+    name: str
+    definition: str
+    aliases: tuple[str, ...]
+    stories: tuple[StoryLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A chat as the platform names it."""
+
+    platform: str
+    chat_id: str
+    kind: str = "private"  # private | group | channel
+    title: str | None = None
