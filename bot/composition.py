@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
@@ -11,10 +9,9 @@ from content import db
 from content.catalog import Catalog
 from content.commands import Commands
 from content.search import Search
-from content.stories import StoryImporter, StoryWriter, has_stories
+from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stories
 from content.subscriptions import Subscriptions
 
-LIBRARY = Path(__file__).resolve().parent.parent / "content" / "library"
 
 
 @dataclass
@@ -31,7 +28,7 @@ class Core:
         """Migrate; on an empty database, load the sample library (unless told not to)."""
         await db.migrate(self.engine)
         if (self.settings.seed_samples if seed is None else seed) and not await has_stories(self.sessions):
-            report = await self.importer.import_paths([LIBRARY])
+            report = await self.importer.import_paths([SAMPLE_LIBRARY])
             if report.errors:
                 raise RuntimeError(f"the bundled library is broken: {report.errors[0]}")
 

@@ -21,6 +21,9 @@ from content.storyfile import StoryDraft, load_story_file, story_paths
 
 Outcome = Literal["created", "updated", "unchanged"]
 
+# The bundled sample stories, loaded into an empty database on first start.
+SAMPLE_LIBRARY = Path(__file__).with_name("library")
+
 
 @dataclass(frozen=True, slots=True)
 class Saved:

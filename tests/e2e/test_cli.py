@@ -1,0 +1,137 @@
+"""The command line end to end, as a user runs it: subprocesses on a real database."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args: list[str], env: dict[str, str], stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd or ROOT,
+    )
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    if database_url.startswith("postgresql"):
+        # The shared scratch database may hold other tests' rows; start empty.
+        import asyncio
+
+        from tests.conftest import empty_core
+
+        async def wipe() -> None:
+            core = await empty_core(database_url)
+            await core.close()
+
+        asyncio.run(wipe())
+    return {"DATABASE_URL": database_url, "SITE_URL": "https://news.test"}
+
+
+def test_console_answers_the_readme_session(env: dict[str, str], tmp_path: Path) -> None:
+    session = "/latest\n/explain distilation\n/subscribe #xai\n/subscriptions\n"
+    done = run(["console"], env, session, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "> /latest" in out and "Read more <https://news.test/stories/" in out
+    assert out.count("Read more") == 5
+    assert "Showing “distillation” for “distilation”" in out
+    assert "Querying a model many times" in out
+    assert "Subscribed to #xAI" in out
+    assert "This chat follows #xAI." in out
+    assert "Traceback" not in done.stderr
+
+
+def test_console_keeps_its_subscriptions_between_runs(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["console"], env, "/subscribe OpenAI, Elon Musk\n", cwd=tmp_path).returncode == 0
+    again = run(["console"], env, "/subscriptions\n/tags\n", cwd=tmp_path)
+    assert "This chat follows #ElonMusk, #OpenAI." in again.stdout
+    assert "✓ following" in again.stdout
+
+
+def test_console_survives_bad_lines(env: dict[str, str], tmp_path: Path) -> None:
+    lines = ["", "/", "/nosuch", "/explain " + "x" * 1000, "/search <b>&amp;", "\x1b[2J/latest 2", "/latest 2"]
+    done = run(["console"], env, "\n".join(lines) + "\n", cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert "no /nosuch command" in done.stdout and "too long" in done.stdout
+    assert done.stdout.count("Read more") == 2  # the escape-prefixed line is not a command
+
+
+def test_import_and_migrate_commands(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "SEED_SAMPLES": "false"}
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    story = tmp_path / "stories" / "new.md"
+    story.parent.mkdir()
+    story.write_text(
+        "---\ntitle: Fresh story\nsummary: Short.\ncategory: AI\npublished_at: 2026-11-20T10:00:00Z\ntags: [Fresh]\n---\nLead.\n"
+    )
+    first = run(["import", str(story.parent)], env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created   fresh-story" in first.stdout and "1 created, 0 updated, 0 unchanged" in first.stdout
+    second = run(["import", str(story)], env, cwd=tmp_path)
+    assert "0 created, 0 updated, 1 unchanged" in second.stdout
+    (tmp_path / "stories" / "bad.md").write_text("---\ntitle: Bad\nsummary: x\ncategory: AI\npublished_at: soon\ntags: [A]\n---\n")
+    third = run(["import", str(story.parent)], env, cwd=tmp_path)
+    assert third.returncode == 1
+    assert f"{tmp_path / 'stories' / 'bad.md'}: published_at: 'soon' is not an ISO 8601" in third.stderr
+    latest = run(["console"], env, "/latest\n", cwd=tmp_path)
+    assert "Fresh story" in latest.stdout and latest.stdout.count("Read more") == 1  # no samples: SEED_SAMPLES=false
+
+
+def test_an_invalid_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    for name, value in (("API_PORT", "eighty"), ("DATABASE_URL", "mysql://x"), ("SEED_SAMPLES", "perhaps")):
+        done = run(["migrate"], {name: value}, cwd=tmp_path)
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"explainer-bot: invalid setting {name}:"), done.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_serves_health_and_stops_cleanly_on_sigterm(env: dict[str, str], tmp_path: Path) -> None:
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env, "API_PORT": str(port)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    assert answer.status == 200
+                    assert json.load(answer) == {"status": "ok", "database": "ok"}
+                    break
+            except OSError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "the API never came up"
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
