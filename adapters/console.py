@@ -78,7 +78,7 @@ def render_plain(message: Message) -> str:
 async def run_console(commands: Commands, source: TextIO = sys.stdin, sink: TextIO = sys.stdout) -> None:
     """Reads one command a line until end of input; prompts only on a terminal."""
     interactive = source.isatty()
-    caller = Caller(chat=CONSOLE_CHAT, user_id="local", is_admin=True)
+    caller = Caller(chat=CONSOLE_CHAT, user_id="local", is_admin=True, metered=False)
     if interactive:
         sink.write("Explainer bot console. Type /help for the commands, Ctrl-D to leave.\n")
     loop = asyncio.get_running_loop()

@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
 from content import db
 from content.catalog import Catalog
 from content.commands import Commands
+from content.flood import FloodGuard
 from content.search import Search
 from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stories
 from content.subscriptions import Subscriptions
+
+if TYPE_CHECKING:
+    from adapters.telegram.app import TelegramRunner
 
 
 
@@ -21,6 +26,7 @@ class Core:
     sessions: db.SessionFactory
     catalog: Catalog
     commands: Commands
+    subscriptions: Subscriptions
     writer: StoryWriter
     importer: StoryImporter
 
@@ -41,5 +47,26 @@ def build_core(settings: Settings) -> Core:
     sessions = db.session_factory(engine)
     catalog = Catalog(sessions, settings.site_url)
     writer = StoryWriter(sessions)
-    commands = Commands(catalog, Search(sessions), Subscriptions(sessions))
-    return Core(settings, engine, sessions, catalog, commands, writer, StoryImporter(writer))
+    subscriptions = Subscriptions(sessions)
+    flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
+    commands = Commands(catalog, Search(sessions), subscriptions, flood)
+    return Core(settings, engine, sessions, catalog, commands, subscriptions, writer, StoryImporter(writer))
+
+
+def build_telegram(core: Core) -> "TelegramRunner | None":
+    """The Telegram adapter, when a token is configured."""
+    settings = core.settings
+    if settings.telegram_bot_token is None:
+        return None
+    from adapters.telegram.app import TelegramConfig, TelegramRunner, build_application
+    from adapters.telegram.bridge import TelegramBridge
+
+    config = TelegramConfig(
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        mode=settings.telegram_mode,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None,
+    )
+    bridge = TelegramBridge(core.commands, core.subscriptions)
+    return TelegramRunner(config, build_application(config, bridge))

@@ -11,39 +11,47 @@ from aiohttp import web
 
 from adapters.console import run_console
 from adapters.http.app import build_app
-from bot.composition import Core
+from bot.composition import Core, build_telegram
 from content import db
 
 log = logging.getLogger("explainer_bot")
 
 
-async def serve(core: Core, *, console: bool | None = None) -> None:
+async def serve(core: Core, *, console: bool | None = None, stop: asyncio.Event | None = None) -> None:
     settings = core.settings
     await core.prepare()
-    runner = web.AppRunner(build_app(lambda: db.ping(core.engine)), access_log=None)
+    telegram = build_telegram(core)
+    routes = [r for r in (telegram.webhook_route() if telegram else None,) if r is not None]
+    runner = web.AppRunner(build_app(lambda: db.ping(core.engine), routes), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.api_host, settings.api_port)
-    await site.start()
-    log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
-    for name, token in (("Telegram", settings.telegram_bot_token), ("Discord", settings.discord_bot_token)):
-        if token is not None:
-            log.warning("%s token is set, but this build has no %s adapter yet; ignoring it", name, name)
+    started: list = []
+    try:
+        site = web.TCPSite(runner, settings.api_host, settings.api_port)
+        await site.start()
+        log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
+        if telegram is not None:
+            await telegram.start()
+            started.append(telegram)
+        if settings.discord_bot_token is not None:
+            log.warning("DISCORD_BOT_TOKEN is set, but this build has no Discord adapter yet; ignoring it")
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    no_platform = settings.telegram_bot_token is None and settings.discord_bot_token is None
-    if console if console is not None else (no_platform and sys.stdin.isatty()):
-        # With no platform configured the terminal is the chat; leaving it stops the bot.
-        chat = asyncio.create_task(run_console(core.commands))
-        waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (chat, waiter):
-            task.cancel()
-    else:
-        await stop.wait()
-    log.info("stopping")
-    await runner.cleanup()
-    await core.close()
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+        no_platform = telegram is None and settings.discord_bot_token is None
+        if console if console is not None else (no_platform and sys.stdin.isatty()):
+            # With no platform configured the terminal is the chat; leaving it stops the bot.
+            chat = asyncio.create_task(run_console(core.commands))
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (chat, waiter):
+                task.cancel()
+        else:
+            await stop.wait()
+        log.info("stopping")
+    finally:
+        for part in reversed(started):
+            await part.stop()
+        await runner.cleanup()

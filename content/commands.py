@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -9,6 +10,7 @@ from rapidfuzz.distance import Levenshtein
 
 from content import replies
 from content.catalog import Catalog, KeyIndex
+from content.flood import FloodGuard, Verdict
 from content.keys import clean_input, hashtag, key_of
 from content.messages import Button, Message, Reply, Span
 from content.search import Search
@@ -21,6 +23,16 @@ LATEST_DEFAULT, LATEST_MAX = 5, 10
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?$")
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResult:
+    """One answer offered while a user types the bot's name in any chat."""
+
+    id: str  # stable across queries, at most 64 bytes
+    title: str
+    description: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +55,30 @@ COMMANDS = (
 )
 
 
+AdminCheck = Callable[[], Awaitable[bool]]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who asks, where, as the adapter saw it (`is_admin`: of that chat)."""
+    """Who asks, where, as the adapter saw it.
+
+    `is_admin` says the user is an admin of that chat; an adapter for which
+    finding out costs a request passes `admin_check` instead, and the core
+    asks only when a command needs the answer. `metered` is False for the
+    local console, whose only user is the operator.
+    """
 
     chat: ChatRef
     user_id: str
     is_admin: bool = False
+    admin_check: AdminCheck | None = None
+    metered: bool = True
 
-    @property
-    def may_manage(self) -> bool:
+    async def may_manage(self) -> bool:
         # In a private chat the user is the chat; elsewhere only its admins decide.
-        return self.chat.kind == "private" or self.is_admin
+        if self.chat.kind == "private" or self.is_admin:
+            return True
+        return bool(self.admin_check and await self.admin_check())
 
 
 def _quote(value: str) -> str:
@@ -74,10 +98,11 @@ def _tag_names(tags: list[TagView] | tuple[TagView, ...]) -> str:
 
 
 class Commands:
-    def __init__(self, catalog: Catalog, search: Search, subscriptions: Subscriptions) -> None:
+    def __init__(self, catalog: Catalog, search: Search, subscriptions: Subscriptions, flood: FloodGuard | None = None) -> None:
         self._catalog = catalog
         self._search = search
         self._subscriptions = subscriptions
+        self._flood = flood
         self._handlers = {
             "start": self.start,
             "help": self.help,
@@ -97,6 +122,9 @@ class Commands:
         line = clean_input(raw)
         if not line:
             return Reply()
+        held = await self._admit(caller)
+        if held is not None:
+            return held
         if not line.startswith("/"):
             return await self.run(caller, "explain", line)
         head, _, args = line.partition(" ")
@@ -104,6 +132,27 @@ class Commands:
         if match is None:
             return _refuse("That isn't a command I know. Send ", Span("/help", code=True), " for the list.")
         return await self.run(caller, match.group(1).lower(), args)
+
+    async def command(self, caller: Caller, name: str, args: str = "") -> Reply:
+        """A command already parsed by the platform (a slash command with options)."""
+        held = await self._admit(caller)
+        return held if held is not None else await self.run(caller, name, args)
+
+    async def _admit(self, caller: Caller) -> Reply | None:
+        """None to go on; otherwise the answer (maybe empty) to a flooding user.
+
+        Using the bot is also what brings back a chat that had blocked it.
+        """
+        if self._flood is not None and caller.metered:
+            who = f"{caller.chat.platform}:{caller.user_id}"
+            verdict = self._flood.check(who)
+            if verdict is Verdict.DROP:
+                return Reply()
+            if verdict is Verdict.WARN:
+                wait = self._flood.retry_in(who)
+                return _refuse(f"Slow down: that's more than {self._flood.limit} commands in {self._flood.window:g} seconds. Try again in {wait} s.")
+        await self._subscriptions.reactivate(caller.chat)
+        return None
 
     async def run(self, caller: Caller, name: str, args: str = "") -> Reply:
         handler = self._handlers.get(name.lower())
@@ -116,8 +165,13 @@ class Commands:
 
     async def press(self, caller: Caller, action: str, argument: str) -> Reply:
         """A button from an earlier answer; stale or forged ones get a polite answer."""
+        held = await self._admit(caller)
+        if held is not None:
+            return held
         if action == "story" and _SLUG.fullmatch(argument or ""):
-            return await self.story(caller, argument)
+            detail = await self._catalog.story(argument)
+            if detail is not None:
+                return _one(replies.story_detail(detail))
         if action == "more":
             offset, _, tag_key = (argument or "").partition(":")
             if offset.isdigit() and int(offset) <= 1000 and (not tag_key or tag_key.isalnum()):
@@ -125,6 +179,33 @@ class Commands:
                 if tag is not None or not tag_key:
                     return await self._latest_page(LATEST_DEFAULT, int(offset), tag, None)
         return _refuse("That button has expired. Send ", Span("/latest", code=True), " for fresh stories.")
+
+    async def inline(self, query: str, limit: int = 10) -> list[InlineResult]:
+        """Terms and stories for a query typed inline (not metered: it runs per keystroke)."""
+        typed = clean_input(query)[:MAX_ARGUMENT]
+        key = key_of(typed)
+        results: list[InlineResult] = []
+        if not key:
+            stories = await self._catalog.latest(limit)
+        else:
+            index = await self._catalog.keys()
+            term_ids: list[int] = []
+            exact = index.terms.get(key) or self._closest_term(index, key)
+            if exact is not None:
+                term_ids.append(exact[0])
+            for term_id, _name in self._similar_terms(index, key):
+                if term_id not in term_ids:
+                    term_ids.append(term_id)
+            for term_id in term_ids[: max(1, limit // 2)]:
+                term = await self._catalog.term(term_id)
+                if term is not None:
+                    results.append(InlineResult(f"t{term.id}", term.name, replies.shorten(term.definition, 120), replies.term_entry(term, buttons=False)))
+            stories = await self._catalog.stories_by_id(await self._search.story_ids(typed, limit=limit - len(results)))
+        for story in stories:
+            results.append(
+                InlineResult(f"s{story.id}", story.title, replies.shorten(story.summary, 120), Message((replies.story_card(story),), link_preview=True))
+            )
+        return results[:limit]
 
     # ----- commands -----------------------------------------------------
     async def start(self, caller: Caller, args: str) -> Reply:
@@ -195,7 +276,7 @@ class Commands:
         found = await self._catalog.stories_by_id(await self._search.story_ids(typed, limit=5))
         if found:
             return _one(replies.search_results(f"No glossary entry for {_quote(typed)} yet, but these stories mention it", found))
-        suggestions = self._similar_terms(index, key)
+        suggestions = [name for _id, name in self._similar_terms(index, key)]
         return _refuse(f"No explainer for {_quote(typed)} yet.", *replies.suggestion_spans(" Did you mean ", suggestions))
 
     async def search(self, caller: Caller, args: str) -> Reply:
@@ -218,7 +299,7 @@ class Commands:
         return _one(replies.notice(f"This chat follows {_tag_names(followed)}.", private=False))
 
     async def subscribe(self, caller: Caller, args: str) -> Reply:
-        refusal = self._may_change(caller, args, "subscribe", "xAI")
+        refusal = await self._may_change(caller, args, "subscribe", "xAI")
         if refusal:
             return refusal
         found, unknown = await self._resolve_tags(args)
@@ -237,7 +318,7 @@ class Commands:
         return _one(Message(replies.paragraph_lines(*lines), private=not found))
 
     async def unsubscribe(self, caller: Caller, args: str) -> Reply:
-        refusal = self._may_change(caller, args, "unsubscribe", "xAI")
+        refusal = await self._may_change(caller, args, "unsubscribe", "xAI")
         if refusal:
             return refusal
         if key_of(args) == "all":
@@ -261,8 +342,8 @@ class Commands:
         return _one(Message(replies.paragraph_lines(*lines), private=not found))
 
     # ----- helpers ------------------------------------------------------
-    def _may_change(self, caller: Caller, args: str, verb: str, example: str) -> Reply | None:
-        if not caller.may_manage:
+    async def _may_change(self, caller: Caller, args: str, verb: str, example: str) -> Reply | None:
+        if not await caller.may_manage():
             where = "channel" if caller.chat.kind == "channel" else "group"
             return _refuse(f"Only admins of this {where} can change what it follows.")
         if not key_of(args):
@@ -314,11 +395,11 @@ class Commands:
         return index.terms[match[0]] if match else None
 
     @staticmethod
-    def _similar_terms(index: KeyIndex, key: str) -> list[str]:
+    def _similar_terms(index: KeyIndex, key: str) -> list[tuple[int, str]]:
         names: dict[int, str] = {}
         for match, _score, _ in process.extract(key, index.terms.keys(), scorer=fuzz.WRatio, limit=8, score_cutoff=65):
             term_id, name = index.terms[match]
             names.setdefault(term_id, name)
             if len(names) == 3:
                 break
-        return list(names.values())
+        return list(names.items())

@@ -92,7 +92,7 @@ def story_links(links: tuple[StoryLink, ...] | list[StoryLink]) -> BulletList:
     )
 
 
-def term_entry(term: TermView, corrected_from: str | None = None) -> Message:
+def term_entry(term: TermView, corrected_from: str | None = None, *, buttons: bool = True) -> Message:
     blocks: list[Block] = []
     if corrected_from is not None:
         blocks.append(para(Span(f"Showing “{term.name}” for “{corrected_from}”.", italic=True)))
@@ -102,8 +102,8 @@ def term_entry(term: TermView, corrected_from: str | None = None) -> Message:
     if term.stories:
         blocks.append(heading("Explained in"))
         blocks.append(story_links(term.stories))
-    buttons = tuple((Button(f"Read: {shorten(s.title, BUTTON_LABEL)}", "story", s.slug),) for s in term.stories[:3])
-    return Message((Card(title=term.name, blocks=tuple(blocks), accent="glossary"),), buttons=buttons)
+    rows = tuple((Button(f"Read: {shorten(s.title, BUTTON_LABEL)}", "story", s.slug),) for s in term.stories[:3]) if buttons else ()
+    return Message((Card(title=term.name, blocks=tuple(blocks), accent="glossary"),), buttons=rows)
 
 
 def search_results(title: str, stories: list[StoryView], note: str | None = None) -> Message:

@@ -37,6 +37,22 @@ class Subscriptions:
         query = select(Chat.id).where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
         return (await session.execute(query)).scalar_one()
 
+    async def reactivate(self, chat: ChatRef) -> None:
+        """Mark a known, deactivated chat active again; a read only, in the usual case."""
+        where = (Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
+        async with self._sessions() as session:
+            active = (await session.execute(select(Chat.active).where(*where))).scalar_one_or_none()
+            if active is False:
+                await session.execute(update(Chat).where(*where).values(active=True))
+                await session.commit()
+
+    async def deactivate(self, chat: ChatRef) -> None:
+        """The platform says the bot may no longer post there (blocked, kicked)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Chat).where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id).values(active=False)
+            )
+
     async def follow(self, chat: ChatRef, tag_ids: list[int]) -> Change:
         async with self._sessions.begin() as session:
             chat_id = await self._chat_id(session, chat)

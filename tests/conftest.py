@@ -70,12 +70,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def settings_for(url: str, **extra: object) -> Settings:
-    return Settings(_env_file=None, database_url=url, site_url="https://news.test", **extra)  # type: ignore[call-arg]
+    # Tests send many commands quickly; flood protection has tests of its own.
+    values: dict[str, object] = {"site_url": "https://news.test", "command_rate_limit": 100_000, **extra}
+    return Settings(_env_file=None, database_url=url, **values)  # type: ignore[call-arg]
 
 
-async def empty_core(url: str) -> Core:
+async def empty_core(url: str, **extra: object) -> Core:
     """A migrated core with no rows, whatever earlier tests left in the shared database."""
-    core = build_core(settings_for(url))
+    core = build_core(settings_for(url, **extra))
     await core.prepare(seed=False)
     async with core.engine.begin() as connection:
         if connection.dialect.name == "postgresql":

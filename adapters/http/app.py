@@ -1,5 +1,5 @@
-"""The project's aiohttp server. For now it answers health checks; the
-publishing API is added on top of it."""
+"""The project's aiohttp server: health checks, and the routes adapters bring
+(Telegram's webhook); the publishing API is added on top of it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -9,7 +9,7 @@ from aiohttp import web
 HealthCheck = Callable[[], Awaitable[None]]
 
 
-def build_app(health: HealthCheck) -> web.Application:
+def build_app(health: HealthCheck, routes: list[web.RouteDef] | None = None) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         try:
             await health()
@@ -19,4 +19,5 @@ def build_app(health: HealthCheck) -> web.Application:
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", healthz)
+    app.add_routes(routes or [])
     return app

@@ -6,6 +6,8 @@ import re
 from bot.composition import Core
 from content.keys import hashtag
 from content.messages import BulletList, Card, Heading, Paragraph
+from content.commands import Caller
+from content.views import ChatRef
 from tests.conftest import CHANNEL_ADMIN, GROUP_ADMIN, GROUP_MEMBER, PRIVATE
 from tests.helpers import cards, only, plain
 
@@ -243,3 +245,64 @@ async def test_bad_input_gets_short_answers(core: Core) -> None:
         assert expected in text, (line, text)
         assert len(text) < 2000
     assert len(await core.catalog.tags()) >= 12  # the SQL fragment changed nothing
+
+
+async def test_flood_protection_warns_once_then_ignores(database_url: str) -> None:
+    from tests.conftest import empty_core
+
+    core = await empty_core(database_url, command_rate_limit=3, command_rate_window=3600)
+    try:
+        await core.prepare()
+        answers = [await ask(core, "/help") for _ in range(6)]
+        assert all(a.messages for a in answers[:3])
+        assert "Slow down" in plain(answers[3]) and only(answers[3]).private
+        assert answers[4].messages == () and answers[5].messages == ()
+        other = Caller(ChatRef("test", "private-2", "private"), user_id="someone-else")
+        assert (await core.commands.handle_text(other, "/help")).messages  # the limit is per user
+        assert (await core.commands.press(PRIVATE, "story", DISTILLATION)).messages == ()
+    finally:
+        await core.close()
+
+
+async def test_a_deactivated_chat_comes_back_when_it_uses_the_bot(core: Core) -> None:
+    await ask(core, "/subscribe xAI", GROUP_ADMIN)
+    await core.subscriptions.deactivate(GROUP_ADMIN.chat)
+    assert await chat_active(core, GROUP_ADMIN.chat) is False
+    await ask(core, "/latest 1", GROUP_MEMBER)
+    assert await chat_active(core, GROUP_ADMIN.chat) is True
+
+
+async def chat_active(core: Core, chat) -> bool | None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from content.models import Chat
+
+    async with core.sessions() as session:
+        query = select(Chat.active).where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
+        return (await session.execute(query)).scalar_one_or_none()
+
+
+async def test_admin_check_is_asked_only_when_needed(core: Core) -> None:
+    asked: list[str] = []
+
+    async def check() -> bool:
+        asked.append("asked")
+        return True
+
+    lazy = Caller(GROUP_MEMBER.chat, "u9", admin_check=check)
+    await ask(core, "/latest 1", lazy)
+    await ask(core, "/subscriptions", lazy)
+    assert asked == []
+    assert "Subscribed to #Meta" in plain(await ask(core, "/subscribe Meta", lazy))
+    assert asked == ["asked"]
+
+
+async def test_inline_offers_terms_and_stories(core: Core) -> None:
+    results = await core.commands.inline("distillation")
+    assert 1 < len(results) <= 10
+    assert results[0].title == "distillation" and results[0].id.startswith("t")
+    assert any(r.id.startswith("s") and "partly" in r.title for r in results)
+    assert len({r.id for r in results}) == len(results)
+    assert all(len(r.id.encode()) <= 64 for r in results)
+    assert len(await core.commands.inline("")) == 10
+    assert await core.commands.inline("zzqqxx") == []

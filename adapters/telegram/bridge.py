@@ -1,0 +1,251 @@
+"""Telegram updates turned into core calls, and the core's replies sent back.
+
+Only Telegram's own rules live here: how a chat is named, how commands are
+addressed to one bot in a group, how admins are found out, and how a channel
+is named from a private chat. What the commands mean is the core's.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from telegram import (
+    Bot,
+    Chat,
+    ChatMember,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ContextTypes
+
+from adapters.telegram.render import outgoing, parse_callback, render_html
+from content.commands import Caller, Commands
+from content.messages import Message, Paragraph, Reply, Span
+from content.subscriptions import Subscriptions
+from content.views import ChatRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ADMINS = {ChatMember.OWNER, ChatMember.ADMINISTRATOR}
+# A channel named from a private chat: its @username or its numeric id.
+_CHANNEL = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{1,16}")
+CHANNEL_COMMANDS = {"subscribe", "unsubscribe", "subscriptions"}
+# Replies answer one person and are few, so they go out at once; a 429 waits
+# its retry_after, but never longer than this.
+MAX_REPLY_WAIT = 30.0
+
+
+def chat_ref(chat: Chat) -> ChatRef:
+    kind = {ChatType.PRIVATE: "private", ChatType.CHANNEL: "channel"}.get(chat.type, "group")
+    title = chat.title or " ".join(p for p in (chat.first_name, chat.last_name) if p) or chat.username
+    return ChatRef(PLATFORM, str(chat.id), kind, title)
+
+
+async def is_admin(bot: Bot, chat_id: int | str, user_id: int) -> bool:
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramError as exc:
+        log.info("getChatMember %s/%s failed: %s", chat_id, user_id, exc)
+        return False
+    return member.status in ADMINS
+
+
+def plain(message: Message) -> str:
+    return " ".join("".join(s.text for s in getattr(b, "spans", ())) for b in message.blocks).strip()
+
+
+class TelegramBridge:
+    def __init__(self, commands: Commands, subscriptions: Subscriptions) -> None:
+        self._commands = commands
+        self._subscriptions = subscriptions
+
+    # ----- who is asking --------------------------------------------------
+    def caller(self, bot: Bot, chat: Chat, user: User | None, sender_chat: Chat | None = None) -> Caller:
+        ref = chat_ref(chat)
+        if chat.type == ChatType.CHANNEL or (sender_chat is not None and sender_chat.id == chat.id):
+            # Only admins post in a channel, and a group's anonymous admins post as the group.
+            return Caller(ref, f"chat{chat.id}", is_admin=True)
+        if user is None:
+            return Caller(ref, f"chat{chat.id}")
+        if chat.type == ChatType.PRIVATE:
+            return Caller(ref, str(user.id))
+        return Caller(ref, str(user.id), admin_check=lambda: is_admin(bot, chat.id, user.id))
+
+    # ----- handlers -------------------------------------------------------
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        head, _, rest = message.text.partition(" ")
+        name, _, addressee = head[1:].partition("@")
+        if addressee and addressee.lower() != (context.bot.username or "").lower():
+            return  # meant for another bot in this group
+        user = update.effective_user
+        target, args = _channel_target(rest)
+        if chat.type == ChatType.PRIVATE and user is not None and name.lower() in CHANNEL_COMMANDS and target:
+            reply = await self._for_channel(context.bot, user, name.lower(), target, args)
+        else:
+            caller = self.caller(context.bot, chat, user, message.sender_chat)
+            reply = await self._commands.handle_text(caller, message.text)
+        await self.send(context.bot, chat, reply)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain words in a private chat: looked up as a term."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        reply = await self._commands.handle_text(self.caller(context.bot, chat, update.effective_user), message.text)
+        await self.send(context.bot, chat, reply)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message
+        if message is None or not hasattr(message, "chat"):
+            await query.answer("Open the chat with the bot to use this button.")
+            return
+        action, argument = parse_callback(query.data)
+        reply = await self._commands.press(self.caller(context.bot, message.chat, query.from_user), action, argument)
+        if not reply.messages:
+            await query.answer()
+            return
+        first = reply.messages[0]
+        if first.private and len(reply.messages) == 1:
+            # A refusal is shown to the presser alone, not posted to the chat.
+            await query.answer(plain(first)[:200], show_alert=False)
+            return
+        await query.answer()
+        if action == "more" and len(reply.messages) == 1:
+            out = outgoing(first)
+            if len(out.texts) == 1:
+                try:
+                    await query.edit_message_text(
+                        out.texts[0], parse_mode=ParseMode.HTML, reply_markup=out.markup,
+                        link_preview_options=LinkPreviewOptions(is_disabled=not out.preview),
+                    )
+                    return
+                except BadRequest as exc:
+                    log.info("could not edit the list in place (%s); sending it instead", exc)
+        await self.send(context.bot, message.chat, reply)
+
+    async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.inline_query
+        if query is None:
+            return
+        results = []
+        for result in await self._commands.inline(query.query):
+            text = render_html(result.message)[0]
+            content = InputTextMessageContent(
+                text, parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not result.message.link_preview),
+            )
+            results.append(InlineQueryResultArticle(result.id, result.title, content, description=result.description))
+        await query.answer(results, cache_time=30)
+
+    async def on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was blocked, kicked or removed (or let back in)."""
+        change = update.my_chat_member
+        if change is None:
+            return
+        ref = chat_ref(change.chat)
+        if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+            await self._subscriptions.deactivate(ref)
+        else:
+            await self._subscriptions.reactivate(ref)
+
+    # ----- channels named from a private chat ------------------------------
+    async def _for_channel(self, bot: Bot, user: User, name: str, target: str, args: str) -> Reply:
+        def refuse(text: str) -> Reply:
+            return Reply((Message((Paragraph((Span(text),)),), private=True),))
+
+        try:
+            chat = await bot.get_chat(target)
+        except TelegramError:
+            return refuse(f"I can't find {target}. Check the name; for a private channel, add me as an admin first and use its numeric id.")
+        if chat.type == ChatType.PRIVATE:
+            return refuse(f"{target} is a person, not a channel or group.")
+        shown = f"@{chat.username}" if chat.username else (chat.title or target)
+        try:
+            member = await bot.get_chat_member(chat.id, user.id)
+        except TelegramError:
+            return refuse(f"I can't see who the admins of {shown} are. Add me to it as an admin, then try again.")
+        if member.status not in ADMINS:
+            return refuse(f"Only admins of {shown} can change what it follows, and you are not one.")
+        if name == "subscribe":
+            missing = await _missing_post_right(bot, chat)
+            if missing:
+                return refuse(f"I can't post in {shown}: {missing}, then try again.")
+        caller = Caller(chat_ref(chat), str(user.id), is_admin=True)
+        reply = await self._commands.command(caller, name, args)
+        if not reply.messages:
+            return reply
+        # Name the channel: the core's words ("this chat") are about the chat it was given.
+        first = reply.messages[0]
+        label = Span(f"{shown}: ", bold=True)
+        if first.blocks and isinstance(first.blocks[0], Paragraph):
+            blocks = (Paragraph((label, *first.blocks[0].spans)), *first.blocks[1:])
+        else:
+            blocks = (Paragraph((label,)), *first.blocks)
+        headed = Message(blocks, first.buttons, first.link_preview, first.private)
+        return Reply((headed, *reply.messages[1:]))
+
+    # ----- sending --------------------------------------------------------
+    async def send(self, bot: Bot, chat: Chat, reply: Reply) -> None:
+        chat_id: int = chat.id
+        for message in reply.messages:
+            out = outgoing(message)
+            for i, text in enumerate(out.texts):
+                last = i == len(out.texts) - 1
+                try:
+                    await _send_once(bot, chat_id, text, out.markup if last else None, out.preview)
+                except ChatMigrated as exc:
+                    chat_id = exc.new_chat_id
+                    await _send_once(bot, chat_id, text, out.markup if last else None, out.preview)
+                except Forbidden as exc:
+                    log.info("chat %s refuses messages (%s); deactivating it", chat_id, exc)
+                    await self._subscriptions.deactivate(chat_ref(chat))
+                    return
+
+
+async def _send_once(bot: Bot, chat_id: int, text: str, markup, preview: bool) -> None:  # noqa: ANN001
+    options = LinkPreviewOptions(is_disabled=not preview)
+    try:
+        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options)
+    except RetryAfter as exc:
+        wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
+        await asyncio.sleep(min(float(wait), MAX_REPLY_WAIT))
+        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options)
+
+
+def _channel_target(rest: str) -> tuple[str | None, str]:
+    first, _, args = rest.strip().partition(" ")
+    if _CHANNEL.fullmatch(first):
+        return first, args.strip()
+    return None, rest
+
+
+async def _missing_post_right(bot: Bot, chat: Chat) -> str | None:
+    try:
+        me = await bot.get_chat_member(chat.id, bot.id)
+    except TelegramError:
+        return "add me to it first"
+    if chat.type == ChatType.CHANNEL:
+        if me.status != ChatMember.ADMINISTRATOR:
+            return "make me an admin of the channel with the right to post messages"
+        if not getattr(me, "can_post_messages", False):
+            return "give me the admin right to post messages"
+        return None
+    if me.status in (ChatMember.LEFT, ChatMember.BANNED):
+        return "add me to the group first"
+    if me.status == ChatMember.RESTRICTED and not getattr(me, "can_send_messages", True):
+        return "allow me to send messages there"
+    return None
