@@ -117,9 +117,17 @@ class Catalog:
             ).all()
             return StoryDetail(view, row.body, tuple(GlossaryEntry(n, d) for n, d in glossary))
 
-    async def slugs(self) -> list[str]:
+    async def titles_by_slug_prefix(self, prefix: str, limit: int) -> list[tuple[str, str]]:
+        """(slug, title) of stories whose slug starts with `prefix`, newest first."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         async with self._sessions() as session:
-            return list((await session.execute(select(Story.slug))).scalars())
+            query = (
+                select(Story.slug, Story.title)
+                .where(Story.slug.like(f"{escaped}%", escape="\\"))
+                .order_by(Story.published_at.desc(), Story.id.desc())
+                .limit(limit)
+            )
+            return [(slug, title) for slug, title in (await session.execute(query)).all()]
 
     # ----- terms --------------------------------------------------------
     async def term(self, term_id: int, stories: int = 5) -> TermView | None:

@@ -16,14 +16,27 @@ from content.dialect import is_postgres
 MAX_WORDS = 8
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# Ranking costs time for every matching story (bm25 on SQLite; on PostgreSQL
+# reading each tsvector back), and a common word ("model") matches most of
+# the archive: the best match is picked among the newest RANK_WINDOW matches.
+# For a news archive that is also what a reader wants. The window is a
+# literal, not a parameter, so PostgreSQL always plans for the real limit.
+RANK_WINDOW = 100
+
 _SQLITE = text(
-    "SELECT rowid FROM story_search WHERE story_search MATCH :query "
-    "ORDER BY bm25(story_search, 10.0, 4.0, 1.0), rowid DESC LIMIT :limit"
+    "SELECT rowid FROM ("
+    " SELECT rowid, bm25(story_search, 10.0, 4.0, 1.0) AS score FROM story_search"
+    f" WHERE story_search MATCH :query ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
+    ") ORDER BY score, rowid DESC LIMIT :limit"
 )
 _POSTGRES = text(
-    "SELECT id FROM stories, to_tsquery('english', :query) AS q "
-    "WHERE search_vector @@ q "
-    "ORDER BY ts_rank_cd(search_vector, q) DESC, published_at DESC, id DESC LIMIT :limit"
+    "SELECT id FROM ("
+    " SELECT id, published_at, search_vector FROM stories"
+    " WHERE search_vector @@ to_tsquery('english', :query)"
+    f" ORDER BY published_at DESC, id DESC LIMIT {RANK_WINDOW}"
+    ") AS recent "
+    "ORDER BY ts_rank_cd(search_vector, to_tsquery('english', :query)) DESC, published_at DESC, id DESC "
+    "LIMIT :limit"
 )
 
 
