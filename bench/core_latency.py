@@ -2,7 +2,7 @@
 """How fast the core answers read commands on a newsroom-sized catalog.
 
     python bench/core_latency.py [--database sqlite|postgres|both] [--stories 100000]
-        [--tags 500] [--terms 5000] [--repeat 200] [--postgres-url URL] [--seed N]
+        [--tags 500] [--terms 5000] [--repeat 200] [--postgres-url URL] [--seed N] [--vacuum]
 
 For each database this builds a throw-away database, migrates it the way the
 app does, fills it with generated stories, tags and glossary terms through
@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from pathlib import Path
 
 # Run as a plain script from anywhere: the project is not installed as a package.
@@ -42,6 +43,7 @@ from rapidfuzz import process  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
 from content import db  # noqa: E402
@@ -75,8 +77,9 @@ REAL_TAGS = (
     "Chips", "Policy", "EU AI Act", "Open Source", "Safety", "Data Centres", "Robotics",
 )
 
-# Pseudo-words are built only from these letters, so a word made of the other
-# ones (q, x, z, j, w, y, h, c) is guaranteed to match nothing.
+# Pseudo-words are built only from these letters, so a word with any of the
+# other consonants (q, x, z, j, w, y, h, c) is no story word; misses are still
+# checked against the catalog before use.
 CONSONANTS = "bdfgklmnprstv"
 VOWELS = "aeiou"
 MISS_LETTERS = "qxzjwyhc"
@@ -103,7 +106,7 @@ class Vocabulary:
         for word in REAL_WORDS:
             words.insert(rng.randrange(len(words) // 10), word)
         self.words = words
-        self._cumulative = list(_cumulative(1.0 / (rank + 1) for rank in range(len(words))))
+        self._cumulative = list(accumulate(1.0 / (rank + 1) for rank in range(len(words))))
         self._rng = rng
 
     def draw(self, count: int) -> list[str]:
@@ -123,16 +126,9 @@ class Vocabulary:
         return " ".join(sentences)
 
 
-def _cumulative(weights: Iterable[float]) -> Iterator[float]:
-    total = 0.0
-    for weight in weights:
-        total += weight
-        yield total
-
-
 def zipf_picker(rng: random.Random, items: list, exponent: float = 1.0):  # noqa: ANN201
     """A function drawing one of `items`, the first ones most often."""
-    cumulative = list(_cumulative(1.0 / (rank + 1) ** exponent for rank in range(len(items))))
+    cumulative = list(accumulate(1.0 / (rank + 1) ** exponent for rank in range(len(items))))
     top = cumulative[-1]
     return lambda: items[bisect.bisect_right(cumulative, rng.random() * top)]
 
@@ -143,7 +139,7 @@ def unique_names(make, count: int, taken: set[str]) -> list[tuple[str, str]]:  #
     while len(found) < count:
         name = make()
         key = key_of(name)
-        # An all-digit name would read as a count in "/latest 5"; a long one breaks the columns.
+        # An all-digit name would read as a count in "/latest 5"; tags.name holds 64 characters.
         if key and not key.isdigit() and len(name) <= 64 and key not in taken:
             taken.add(key)
             found.append((name, key))
@@ -153,7 +149,7 @@ def unique_names(make, count: int, taken: set[str]) -> list[tuple[str, str]]:  #
 # ----- the generated catalog -------------------------------------------------
 
 @dataclass
-class Catalogue:
+class GeneratedCatalog:
     """What was generated, kept to pick benchmark inputs from."""
 
     tag_names: list[str]
@@ -209,12 +205,13 @@ def story_rows(rng: random.Random, vocab: Vocabulary, count: int, dates: list[da
 
 
 def make_tag_names(rng: random.Random, vocab: Vocabulary, count: int) -> list[str]:
+    """The newsroom's real tags first (they get the most stories), then invented ones."""
     def invent() -> str:
         return " ".join(w.capitalize() for w in rng.sample(vocab.words, rng.choice((1, 1, 2))))
 
-    taken: set[str] = set()
-    real = unique_names(iter(REAL_TAGS).__next__, min(count, len(REAL_TAGS)), taken)
-    return [name for name, _ in real + unique_names(invent, count - len(real), taken)]
+    real = list(REAL_TAGS[:count])
+    taken = {key_of(name) for name in real}
+    return real + [name for name, _ in unique_names(invent, count - len(real), taken)]
 
 
 def make_terms(rng: random.Random, vocab: Vocabulary, count: int) -> tuple[list[str], list[list[str]]]:
@@ -238,7 +235,7 @@ def make_terms(rng: random.Random, vocab: Vocabulary, count: int) -> tuple[list[
     return terms, [[next(aliases) for _ in range(n)] for n in alias_counts]
 
 
-async def fill(engine: AsyncEngine, args: argparse.Namespace) -> Catalogue:
+async def fill(engine: AsyncEngine, args: argparse.Namespace) -> GeneratedCatalog:
     rng = random.Random(args.seed)
     vocab = Vocabulary(rng)
     tag_names = make_tag_names(rng, vocab, args.tags)
@@ -256,7 +253,7 @@ async def fill(engine: AsyncEngine, args: argparse.Namespace) -> Catalogue:
         links: list[tuple[int, int]] = []
         for story_id in range(1, args.stories + 1):
             chosen: set[int] = set()
-            wanted = rng.randint(1, 3)
+            wanted = rng.randint(1, min(3, len(tag_names)))
             while len(chosen) < wanted:
                 chosen.add(pick_tag())
             links.extend((story_id, tag_id) for tag_id in chosen)
@@ -264,7 +261,10 @@ async def fill(engine: AsyncEngine, args: argparse.Namespace) -> Catalogue:
         rows["tags"] = await insert_batches(
             connection,
             Tag.__table__,
-            ({"id": i, "key": key_of(name), "name": name, "story_count": counts[i]} for i, name in enumerate(tag_names, 1)),
+            (
+                {"id": i, "key": key_of(name), "name": name, "story_count": counts[i]}
+                for i, name in enumerate(tag_names, 1)
+            ),
         )
         rows["story_tags"] = await insert_batches(
             connection,
@@ -303,19 +303,37 @@ async def fill(engine: AsyncEngine, args: argparse.Namespace) -> Catalogue:
         if connection.dialect.name == "postgresql":
             await advance_sequences(connection)
 
-    if engine.dialect.name == "postgresql":
-        # Fresh tables have no statistics; autovacuum would gather them later.
-        async with engine.connect() as connection:
-            await connection.execute(text("ANALYZE"))
-            await connection.commit()
+    await settle(engine, vacuum=args.vacuum)
 
-    return Catalogue(
+    return GeneratedCatalog(
         tag_names=tag_names,
         term_names=term_names,
         alias_names=[a for aliases in term_aliases for a in aliases],
         vocabulary=vocab.words,
         rows=rows,
     )
+
+
+async def settle(engine: AsyncEngine, *, vacuum: bool) -> None:
+    """Leave the database as a running bot would find it, not mid-way through a bulk load.
+
+    The load writes hundreds of megabytes; flushing them now keeps the
+    database's own background writes out of the timings.
+    """
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "sqlite":
+            # The whole load sits in the WAL file; readers would search it page by page.
+            await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            return
+        # Fresh tables have no statistics; autovacuum would gather them later.
+        # VACUUM also empties the GIN pending list and sets the visibility map,
+        # as autovacuum would on a live server (this one may have it off).
+        await connection.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
+        try:
+            await connection.execute(text("CHECKPOINT"))
+        except DBAPIError:
+            print("note: not allowed to CHECKPOINT; timings may include the flush of the load", flush=True)
 
 
 async def advance_sequences(connection: AsyncConnection) -> None:
@@ -343,7 +361,8 @@ class ScratchSQLite:
 class ScratchPostgres:
     """A database of its own, so a run never meets another one's data."""
 
-    def __init__(self, server_url: str) -> None:
+    def __init__(self, server_url: str, keep: bool = False) -> None:
+        self.keep = keep
         server = make_url(server_url).set(drivername="postgresql")
         self.name = f"explainer_bench_{uuid.uuid4().hex[:12]}"
         self._admin_dsn = server.render_as_string(hide_password=False)
@@ -362,6 +381,9 @@ class ScratchPostgres:
         return self.url
 
     async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
+        if self.keep:
+            print(f"kept for inspection: {self.url}", file=sys.stderr)
+            return
         # FORCE: a connection left behind by a failure must not keep the database alive.
         await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -377,10 +399,14 @@ def typo_of(rng: random.Random, name: str) -> str:
     return name[:i] + rng.choice([c for c in string.ascii_lowercase if c != name[i].lower()]) + name[i + 1:]
 
 
-async def benchmark_inputs(rng: random.Random, catalogue: Catalogue, search: Search, count: int) -> dict[str, list[str]]:
+async def benchmark_inputs(
+    rng: random.Random, generated: GeneratedCatalog, search: Search, count: int
+) -> dict[str, list[str]]:
     """`count` command lines per operation, each checked to take the path it is named after."""
-    all_keys = {key_of(n) for n in catalogue.term_names + catalogue.alias_names}
-    long_names = [n for n in catalogue.term_names if len(key_of(n)) >= 8]
+    all_keys = {key_of(n) for n in generated.term_names + generated.alias_names}
+    long_names = [n for n in generated.term_names if len(key_of(n)) >= 8]
+    if not long_names or not generated.alias_names:
+        raise SystemExit("the catalog is too small to have long term names and aliases; raise --terms")
 
     typos: list[str] = []
     while len(typos) < count:
@@ -400,13 +426,13 @@ async def benchmark_inputs(rng: random.Random, catalogue: Catalogue, search: Sea
 
     return {
         "latest": ["/latest"] * count,
-        "latest_tag": [f"/latest {t}" for t in pick(catalogue.tag_names)],
-        "explain_exact": [f"/explain {t}" for t in pick(catalogue.term_names)],
-        "explain_alias": [f"/explain {a}" for a in pick(catalogue.alias_names)],
+        "latest_tag": [f"/latest {t}" for t in pick(generated.tag_names)],
+        "explain_exact": [f"/explain {t}" for t in pick(generated.term_names)],
+        "explain_alias": [f"/explain {a}" for a in pick(generated.alias_names)],
         "explain_typo": [f"/explain {t}" for t in typos],
         "explain_miss": [f"/explain {m}" for m in misses],
         "search": [
-            "/search " + " ".join(rng.sample(catalogue.vocabulary, rng.randint(1, 2))) for _ in range(count)
+            "/search " + " ".join(rng.sample(generated.vocabulary, rng.randint(1, 2))) for _ in range(count)
         ],
     }
 
@@ -441,29 +467,29 @@ async def measure(commands: Commands, lines: list[str], warmup: int) -> dict:
 # ----- one database, end to end ----------------------------------------------
 
 async def run_on(database: str, args: argparse.Namespace) -> dict:
-    scratch = ScratchSQLite() if database == "sqlite" else ScratchPostgres(args.postgres_url)
+    scratch = ScratchSQLite() if database == "sqlite" else ScratchPostgres(args.postgres_url, args.keep)
     async with scratch as url:
         engine = db.create_engine(url)
         try:
             started = time.perf_counter()
             await db.migrate(engine)
             migrated = time.perf_counter()
-            catalogue = await fill(engine, args)
+            generated = await fill(engine, args)
             loaded = time.perf_counter()
             print(
                 f"[{database}] migrated in {migrated - started:.1f} s, loaded in {loaded - migrated:.1f} s: "
-                + ", ".join(f"{n:,} {table}" for table, n in catalogue.rows.items()),
+                + ", ".join(f"{n:,} {table}" for table, n in generated.rows.items()),
                 flush=True,
             )
 
             sessions = db.session_factory(engine)
             search = Search(sessions)
             commands = Commands(Catalog(sessions, SITE_URL), search, Subscriptions(sessions))
-            inputs = await benchmark_inputs(random.Random(args.seed + 1), catalogue, search, WARMUP_CALLS + args.repeat)
+            inputs = await benchmark_inputs(random.Random(args.seed + 1), generated, search, WARMUP_CALLS + args.repeat)
             operations = {}
             for name, lines in inputs.items():
-                operations[name] = await measure(commands, lines, WARMUP_CALLS)
-                print(f"[{database}] {name:<14} p50 {operations[name]['p50_ms']:7.2f} ms  p99 {operations[name]['p99_ms']:7.2f} ms", flush=True)
+                stats = operations[name] = await measure(commands, lines, WARMUP_CALLS)
+                print(f"[{database}] {name:<14} p50 {stats['p50_ms']:7.2f} ms  p99 {stats['p99_ms']:7.2f} ms", flush=True)
             version = await server_version(engine)
         finally:
             await engine.dispose()
@@ -472,8 +498,11 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
         "database": database,
         "server_version": version,
         "python": platform.python_version(),
-        "sizes": {"stories": args.stories, "tags": args.tags, "terms": args.terms, "repeat": args.repeat, "seed": args.seed},
-        "rows": dict(catalogue.rows),
+        "sizes": {"stories": args.stories, "tags": args.tags, "terms": args.terms},
+        "repeat": args.repeat,
+        "seed": args.seed,
+        "vacuum": args.vacuum if database == "postgres" else None,
+        "rows": dict(generated.rows),
         "migrate_seconds": round(migrated - started, 2),
         "load_seconds": round(loaded - migrated, 2),
         "target_p99_ms": TARGET_P99_MS,
@@ -498,7 +527,10 @@ def print_table(results: list[dict]) -> None:
                 f"{stats['max_ms']:>9.2f}  {verdict}"
             )
     for result in results:
-        print(f"loading {result['database']}: {result['load_seconds']:.1f} s (migration {result['migrate_seconds']:.1f} s)")
+        print(
+            f"loading {result['database']}: {result['load_seconds']:.1f} s"
+            f" (migration {result['migrate_seconds']:.1f} s)"
+        )
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -509,7 +541,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--terms", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=200, help="timed calls per operation")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the scratch database on")
+    parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database behind, to inspect it")
     parser.add_argument("--seed", type=int, default=20260317, help="same seed, same data and inputs")
+    parser.add_argument(
+        "--vacuum", action="store_true", help="PostgreSQL: VACUUM ANALYZE after loading, not just ANALYZE"
+    )
     args = parser.parse_args(argv)
     if args.stories < 1 or args.tags < 1 or args.terms < 1 or args.repeat < 1:
         parser.error("sizes and --repeat must be positive")

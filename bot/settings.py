@@ -4,14 +4,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     database_url: str = "sqlite+aiosqlite:///./data/explainer.db"
     seed_samples: bool = True
@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
+    discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
@@ -62,6 +65,17 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
+    @field_validator("discord_guild_ids", "discord_shard_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        # Comma-separated in the environment: DISCORD_GUILD_IDS=123,456
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("must be numbers separated by commas")
+            return tuple(int(p) for p in parts) or None
+        return value
+
     @field_validator("telegram_webhook_url")
     @classmethod
     def _https_hook(cls, value: str | None) -> str | None:
@@ -84,6 +98,11 @@ class Settings(BaseSettings):
                 raise ValueError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
             if self.telegram_webhook_secret is None:
                 raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+        if self.discord_shard_ids is not None:
+            if self.discord_shard_count is None:
+                raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")
+            if any(i >= self.discord_shard_count for i in self.discord_shard_ids):
+                raise ValueError("DISCORD_SHARD_IDS must be below DISCORD_SHARD_COUNT")
         return self
 
     @field_validator("telegram_bot_token", "discord_bot_token", "api_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before")

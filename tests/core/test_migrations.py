@@ -10,7 +10,7 @@ from content import db
 from content.models import Base
 
 # Search objects are per database and live only in the migration.
-SEARCH_OBJECTS = {"story_search", "ix_stories_search", "search_vector"}
+SEARCH_OBJECTS = {"story_search", "ix_story_search_vector"}
 
 
 def _include(obj, name, kind, reflected, compare_to) -> bool:  # noqa: ANN001

@@ -134,17 +134,39 @@ def upgrade() -> None:
     op.create_index("ix_deliveries_chat", "deliveries", ["chat_id"])
 
     if op.get_bind().dialect.name == "postgresql":
+        # A narrow table beside stories: a bitmap scan over thousands of matches
+        # then reads a few MB instead of the wide story rows. The vectors are
+        # pushed out of line (toast_tuple_target, EXTERNAL storage) so the rows
+        # stay narrow; only the rows being ranked fetch them. A trigger keeps it
+        # in step with stories, as FTS5's triggers do on SQLite.
+        op.execute(
+            "CREATE TABLE story_search ("
+            " story_id BIGINT PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,"
+            " search_vector tsvector NOT NULL) WITH (toast_tuple_target = 128)"
+        )
+        op.execute("ALTER TABLE story_search ALTER COLUMN search_vector SET STORAGE EXTERNAL")
+        # fastupdate off: no pending list for every search to scan; stories are
+        # written rarely and read all the time.
+        op.execute("CREATE INDEX ix_story_search_vector ON story_search USING GIN (search_vector) WITH (fastupdate = off)")
         # Weighted so that a match in the headline outranks one in the body.
         op.execute(
             """
-            ALTER TABLE stories ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-                setweight(to_tsvector('english', title), 'A') ||
-                setweight(to_tsvector('english', summary), 'B') ||
-                setweight(to_tsvector('english', body), 'C')
-            ) STORED
+            CREATE FUNCTION stories_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO story_search (story_id, search_vector) VALUES (
+                    NEW.id,
+                    setweight(to_tsvector('english', NEW.title), 'A') ||
+                    setweight(to_tsvector('english', NEW.summary), 'B') ||
+                    setweight(to_tsvector('english', NEW.body), 'C'))
+                ON CONFLICT (story_id) DO UPDATE SET search_vector = EXCLUDED.search_vector;
+                RETURN NULL;
+            END $$
             """
         )
-        op.execute("CREATE INDEX ix_stories_search ON stories USING GIN (search_vector)")
+        op.execute(
+            "CREATE TRIGGER stories_search_sync AFTER INSERT OR UPDATE OF title, summary, body ON stories "
+            "FOR EACH ROW EXECUTE FUNCTION stories_search_sync()"
+        )
     else:
         # An external-content FTS5 index kept in step by triggers (the pattern
         # SQLite's FTS5 documentation gives for content tables).
@@ -170,7 +192,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TABLE IF EXISTS story_search")
+        op.execute("DROP TRIGGER IF EXISTS stories_search_sync ON stories")
+        op.execute("DROP FUNCTION IF EXISTS stories_search_sync()")
+    else:
         for trigger in ("stories_search_insert", "stories_search_delete", "stories_search_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS story_search")
