@@ -15,6 +15,7 @@ from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stor
 from content.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
+    from adapters.discord.client import DiscordRunner
     from adapters.telegram.app import TelegramRunner
 
 
@@ -70,3 +71,22 @@ def build_telegram(core: Core) -> "TelegramRunner | None":
     )
     bridge = TelegramBridge(core.commands, core.subscriptions)
     return TelegramRunner(config, build_application(config, bridge))
+
+
+def build_discord(core: Core) -> "DiscordRunner | None":
+    """The Discord adapter, when a token is configured."""
+    settings = core.settings
+    if settings.discord_bot_token is None:
+        return None
+    from adapters.discord.bridge import DiscordBridge
+    from adapters.discord.client import DiscordConfig, DiscordRunner, ExplainerClient
+
+    config = DiscordConfig(
+        token=settings.discord_bot_token.get_secret_value(),
+        api_base_url=settings.discord_api_base_url,
+        gateway_url=settings.discord_gateway_url,
+        guild_ids=settings.discord_guild_ids,
+        shard_count=settings.discord_shard_count,
+        shard_ids=settings.discord_shard_ids,
+    )
+    return DiscordRunner(config, ExplainerClient(config, DiscordBridge(core.commands)))

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from adapters.console import run_console
 from adapters.http.app import build_app
-from bot.composition import Core, build_telegram
+from bot.composition import Core, build_discord, build_telegram
 from content import db
 
 log = logging.getLogger("explainer_bot")
@@ -32,15 +32,17 @@ async def serve(core: Core, *, console: bool | None = None, stop: asyncio.Event 
         if telegram is not None:
             await telegram.start()
             started.append(telegram)
-        if settings.discord_bot_token is not None:
-            log.warning("DISCORD_BOT_TOKEN is set, but this build has no Discord adapter yet; ignoring it")
+        discord_runner = build_discord(core)
+        if discord_runner is not None:
+            await discord_runner.start()
+            started.append(discord_runner)
 
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
-        no_platform = telegram is None and settings.discord_bot_token is None
+        no_platform = not started
         if console if console is not None else (no_platform and sys.stdin.isatty()):
             # With no platform configured the terminal is the chat; leaving it stops the bot.
             chat = asyncio.create_task(run_console(core.commands))

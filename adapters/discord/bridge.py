@@ -1,0 +1,142 @@
+"""Discord interactions turned into core calls, and the core's replies sent back.
+
+Only Discord's own rules live here: which channel a subscription belongs to,
+who may change it (Manage Channels there), whether the bot can post there,
+answering within 3 seconds, and ephemeral answers for one user.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+import discord
+
+from adapters.discord.render import Outgoing, render
+from content.commands import Caller, Commands
+from content.messages import Message, Reply
+from content.views import ChatRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NO_PINGS = discord.AllowedMentions.none()
+# Discord fails an interaction not answered within 3 s; past this the bot defers.
+ANSWER_WITHIN = 2.0
+
+
+def chat_of(channel: discord.abc.Messageable | discord.abc.GuildChannel | None, channel_id: int | None) -> ChatRef:
+    if isinstance(channel, discord.abc.GuildChannel):
+        return ChatRef(PLATFORM, str(channel.id), "group", f"#{channel.name}")
+    return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), "private")
+
+
+def missing_bot_rights(channel: discord.abc.GuildChannel) -> str | None:
+    me = channel.guild.me
+    rights = channel.permissions_for(me)
+    for needed, name in (("view_channel", "View Channel"), ("send_messages", "Send Messages"), ("embed_links", "Embed Links")):
+        if not getattr(rights, needed):
+            return name
+    return None
+
+
+class DiscordBridge:
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+
+    def _caller(self, interaction: discord.Interaction, channel: discord.abc.GuildChannel | None = None) -> Caller:
+        where = channel or interaction.channel
+        ref = chat_of(where, interaction.channel_id)
+        user = interaction.user
+        if ref.kind == "private":
+            return Caller(ref, str(user.id))
+        if channel is None or channel.id == interaction.channel_id:
+            allowed = interaction.permissions.manage_channels
+        else:
+            allowed = isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels
+        return Caller(ref, str(user.id), is_admin=bool(allowed))
+
+    async def run(self, interaction: discord.Interaction, name: str, args: str = "", channel: discord.abc.GuildChannel | None = None) -> None:
+        """A slash command: checks Discord's rules for a named channel, then asks the core."""
+        if channel is not None:
+            refusal = self._channel_refusal(interaction, name, channel)
+            if refusal:
+                await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
+                return
+        caller = self._caller(interaction, channel)
+        await self._answer(interaction, self.commands.command(caller, name, args))
+
+    def _channel_refusal(self, interaction: discord.Interaction, name: str, channel: discord.abc.GuildChannel) -> str | None:
+        if interaction.guild is None or getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild.id:
+            return "Pick a text channel of this server."
+        if not isinstance(channel, discord.TextChannel):
+            return f"#{channel.name} is not a text channel; subscriptions belong to text channels."
+        user = interaction.user
+        if name in ("subscribe", "unsubscribe"):
+            if not (isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels):
+                return f"You need the Manage Channels permission in #{channel.name} to change what it follows."
+        if name == "subscribe":
+            missing = missing_bot_rights(channel)
+            if missing:
+                return f"I can't post in #{channel.name}: I need the {missing} permission there."
+        return None
+
+    async def press(self, interaction: discord.Interaction, action: str, argument: str) -> None:
+        caller = self._caller(interaction)
+        reply = await self.commands.press(caller, action, argument)
+        if action == "more" and len(reply.messages) == 1 and not reply.messages[0].private:
+            outs = render(reply.messages[0])
+            if len(outs) == 1:
+                out = outs[0]
+                await interaction.response.edit_message(content=out.content, embeds=out.embeds, view=_view(out), allowed_mentions=NO_PINGS)
+                return
+        # In a shared channel, a story opened from a button is for the one who pressed it.
+        await self._send(interaction, reply, ephemeral=caller.chat.kind != "private")
+
+    async def choices(self, kind: str, current: str) -> list[discord.app_commands.Choice[str]]:
+        return [discord.app_commands.Choice(name=label, value=value) for label, value in await self.commands.complete(kind, current)]
+
+    async def _answer(self, interaction: discord.Interaction, work: Awaitable[Reply]) -> None:
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        if not done:
+            await interaction.response.defer(thinking=True)
+        await self._send(interaction, await task)
+
+    async def _send(self, interaction: discord.Interaction, reply: Reply, ephemeral: bool | None = None) -> None:
+        messages = list(reply.messages)
+        if not messages:
+            # A flood the core chose to ignore; Discord still wants an answer.
+            messages = []
+            if not interaction.response.is_done():
+                await interaction.response.send_message("Slow down.", ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        for message in messages:
+            private = message.private if ephemeral is None else ephemeral or message.private
+            for out in render(message):
+                await self._send_one(interaction, out, private)
+
+    async def _send_one(self, interaction: discord.Interaction, out: Outgoing, private: bool) -> None:
+        view = _view(out)
+        kwargs = {"content": out.content, "embeds": out.embeds, "allowed_mentions": NO_PINGS, "ephemeral": private}
+        if view is not None:
+            kwargs["view"] = view
+        if not interaction.response.is_done():
+            await interaction.response.send_message(**kwargs)
+        else:
+            await interaction.followup.send(**kwargs)
+
+
+def _view(out: Outgoing) -> discord.ui.View | None:
+    from adapters.discord.buttons import ActionButton
+
+    if not out.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for label, cid in out.buttons:
+        view.add_item(ActionButton.make(label, cid))
+    return view
+
+
+def plain(message: Message) -> str:
+    return " ".join("".join(s.text for s in getattr(b, "spans", ())) for b in message.blocks).strip()

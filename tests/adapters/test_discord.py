@@ -1,0 +1,294 @@
+"""The Discord adapter end to end: discord.py against a fake Discord (REST and gateway).
+
+The fake enforces Discord's limits (content, embeds, components, the 3 s
+deadline, channel permissions), so a wrong message fails here; every message
+must also carry allowed_mentions that ping no one.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import delete
+
+from bot.composition import Core, build_discord
+from content.models import Story
+from content.views import ChatRef
+from tests.conftest import empty_core
+from tests.fakes import discord as fakes
+from tests.fakes.discord import FakeDiscord
+
+GUILD, OWNER = 1000000000000000001, 1000000000000000002
+GENERAL, ANNOUNCEMENTS, STAFF = 1100000000000000001, 1100000000000000002, 1100000000000000003
+MODS = 1200000000000000001
+ADMIN, MEMBER, DM_USER, DM = 1300000000000000001, 1300000000000000002, 1300000000000000003, 1400000000000000001
+DISTILLATION = "musk-xai-distillation-testimony"
+
+
+def world(fake: FakeDiscord) -> None:
+    fake.add_guild(GUILD, "Newsroom", owner_id=OWNER)
+    fake.add_role(GUILD, MODS, "mods", fakes.DEFAULT_EVERYONE_PERMISSIONS | fakes.MANAGE_CHANNELS)
+    fake.add_channel(GUILD, GENERAL, "general")
+    fake.add_channel(GUILD, ANNOUNCEMENTS, "announcements")
+    fake.add_channel(GUILD, STAFF, "staff")
+    fake.add_member(GUILD, OWNER, "owner")
+    fake.add_member(GUILD, ADMIN, "ada", [MODS])
+    fake.add_member(GUILD, MEMBER, "bob")
+    fake.add_member(GUILD, fake.bot_user_id, "bot")
+    # The bot may not post in #announcements and cannot see #staff.
+    fake.set_overwrite(ANNOUNCEMENTS, fake.bot_user_id, allow=0, deny=fakes.SEND_MESSAGES, type=1)
+    fake.set_overwrite(STAFF, fake.bot_user_id, allow=0, deny=fakes.VIEW_CHANNEL, type=1)
+    # Ada manages channels in general but not in #announcements.
+    fake.set_overwrite(ANNOUNCEMENTS, ADMIN, allow=0, deny=fakes.MANAGE_CHANNELS, type=1)
+    fake.open_dm(DM_USER, DM)
+
+
+@dataclass
+class Harness:
+    fake: FakeDiscord
+    core: Core
+    runner: object
+
+    async def run(self, channel: int, user: int, name: str, options: dict | None = None) -> list[dict]:
+        interaction = self.fake.slash(channel, user, name, options)
+        await self.fake.wait_for(lambda: self.fake.responses(interaction), timeout=15)
+        await self.settle(interaction)
+        return [r["data"] for r in self.fake.responses(interaction)]
+
+    async def settle(self, interaction: str, quiet: float = 0.3) -> None:
+        """Wait until no followup has come for `quiet` seconds (long answers come in parts)."""
+        seen = -1
+        while len(self.fake.responses(interaction)) != seen:
+            seen = len(self.fake.responses(interaction))
+            await asyncio.sleep(quiet)
+
+    async def complete(self, name: str, focused: str, value: str, user: int = MEMBER) -> list[dict]:
+        interaction = self.fake.autocomplete(GENERAL, user, name, focused, value)
+        await self.fake.wait_for(lambda: self.fake.responses(interaction), timeout=15)
+        return self.fake.responses(interaction)[0]["data"]["choices"]
+
+
+async def start_bot(core: Core, fake: FakeDiscord):  # noqa: ANN201
+    runner = build_discord(core)
+    assert runner is not None
+    await runner.start()
+    await fake.wait_ready(timeout=20)
+    return runner
+
+
+@contextlib.asynccontextmanager
+async def running(database_url: str, guild_ids: tuple[int, ...]) -> AsyncIterator[Harness]:
+    fake = FakeDiscord()
+    await fake.start()
+    world(fake)
+    core = await empty_core(
+        database_url, discord_bot_token=fake.token, discord_api_base_url=f"{fake.url}/api/v10",
+        discord_gateway_url=fake.ws_url, discord_guild_ids=guild_ids,
+    )
+    await core.prepare()
+    runner = await start_bot(core, fake)
+    harness = Harness(fake, core, runner)
+    try:
+        yield harness
+    finally:
+        await harness.runner.stop()
+        await core.close()
+        await fake.stop()
+        fake.unpatch_discord_py()
+        assert fake.errors == [], fake.dump("errors")
+        for channel in (GENERAL, ANNOUNCEMENTS, DM):
+            for message in fake.messages(channel):
+                assert message["allowed_mentions"] == {"parse": []}, message
+                assert not message.get("mention_everyone") and not message.get("mentions"), message
+
+
+@pytest.fixture
+async def dc(database_url: str) -> AsyncIterator[Harness]:
+    """Commands synced to the test guild, as DISCORD_GUILD_IDS does for development."""
+    async with running(database_url, (GUILD,)) as harness:
+        yield harness
+
+
+def text_of(data: dict) -> str:
+    parts = [data.get("content") or ""]
+    for embed in data.get("embeds") or []:
+        parts += [embed.get("title", ""), embed.get("description", ""), (embed.get("footer") or {}).get("text", "")]
+    return "\n".join(parts)
+
+
+def ephemeral(data: dict) -> bool:
+    return bool((data.get("flags") or 0) & 64)
+
+
+async def test_commands_are_synced_with_default_permissions(dc: Harness) -> None:
+    commands = {c["name"]: c for c in dc.fake.commands[GUILD]}
+    assert set(commands) == {"latest", "story", "explain", "search", "tags", "subscribe", "unsubscribe", "subscriptions", "help"}
+    for name in ("subscribe", "unsubscribe"):
+        assert int(commands[name]["default_member_permissions"]) == fakes.MANAGE_CHANNELS
+    assert commands["latest"]["default_member_permissions"] is None
+
+
+async def test_every_command_in_a_channel(dc: Harness) -> None:
+    (latest,) = await dc.run(GENERAL, MEMBER, "latest")
+    assert len(latest["embeds"]) == 5 and not ephemeral(latest)
+    first = latest["embeds"][0]
+    assert first["url"].startswith("https://news.test/stories/") and "Read more" in first["description"]
+    assert "#" in first["footer"]["text"] and first.get("color")
+    ids = [c["custom_id"] for row in latest["components"] for c in row["components"]]
+    assert ids[0].startswith("xb:story:") and ids[-1].startswith("xb:more:")
+    (few,) = await dc.run(GENERAL, MEMBER, "latest", {"count": 2, "tag": "xAI"})
+    assert len(few["embeds"]) == 2 and all("#xAI" in e["footer"]["text"] for e in few["embeds"])
+    story = await dc.run(GENERAL, MEMBER, "story", {"slug": DISTILLATION})
+    assert "partly" in story[0]["embeds"][0]["title"] and "Glossary" in text_of(story[-1])
+    (term,) = await dc.run(GENERAL, MEMBER, "explain", {"term": "distilation"})
+    assert term["embeds"][0]["title"] == "distillation" and "Querying a model" in term["embeds"][0]["description"]
+    (found,) = await dc.run(GENERAL, MEMBER, "search", {"query": "distillation"})
+    assert DISTILLATION in text_of(found)
+    (tags,) = await dc.run(GENERAL, MEMBER, "tags")
+    assert "\\#xAI" in text_of(tags) or "#xAI" in text_of(tags)
+    (helped,) = await dc.run(GENERAL, MEMBER, "help")
+    assert "/explain" in text_of(helped)
+    (none,) = await dc.run(GENERAL, MEMBER, "subscriptions")
+    assert "follows no tags" in text_of(none)
+
+
+async def test_subscriptions_belong_to_a_channel_and_need_manage_channels(dc: Harness) -> None:
+    (ok,) = await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI, OpenAI"})
+    assert "Subscribed to" in text_of(ok)
+    followed = await dc.core.catalog.followed(ChatRef("discord", str(GENERAL)))
+    assert {t.name for t in followed} == {"xAI", "OpenAI"}
+    (listing,) = await dc.run(GENERAL, MEMBER, "subscriptions")
+    assert "OpenAI" in text_of(listing) and "xAI" in text_of(listing)
+    (not_there,) = await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": ANNOUNCEMENTS})
+    assert ephemeral(not_there) and "Manage Channels permission in #announcements" in text_of(not_there)
+    (gone,) = await dc.run(GENERAL, ADMIN, "unsubscribe", {"tag": "all"})
+    assert "Unsubscribed from everything" in text_of(gone)
+
+
+async def test_the_bot_names_the_permission_it_lacks(dc: Harness) -> None:
+    dc.fake.set_overwrite(ANNOUNCEMENTS, ADMIN, allow=fakes.MANAGE_CHANNELS, deny=0, type=1)
+    (cannot,) = await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": ANNOUNCEMENTS})
+    assert ephemeral(cannot) and "I need the Send Messages permission" in text_of(cannot)
+    (hidden,) = await dc.run(GENERAL, OWNER, "subscribe", {"tag": "xAI", "channel": STAFF})
+    assert "I need the View Channel permission" in text_of(hidden)
+    assert await dc.core.catalog.followed(ChatRef("discord", str(ANNOUNCEMENTS))) == []
+
+
+async def test_global_commands_and_a_dm_that_subscribes_itself(database_url: str) -> None:
+    async with running(database_url, ()) as dc:
+        assert GUILD not in dc.fake.commands and len(dc.fake.commands[None]) == 9
+        (ok,) = await dc.run(DM, DM_USER, "subscribe", {"tag": "Elon Musk"})
+        assert "Subscribed to #ElonMusk" in text_of(ok).replace("\\", "")
+        followed = await dc.core.catalog.followed(ChatRef("discord", str(DM)))
+        assert [t.name for t in followed] == ["Elon Musk"]
+        (listing,) = await dc.run(DM, DM_USER, "subscriptions")
+        assert "ElonMusk" in text_of(listing)
+
+
+async def test_autocomplete_is_typo_tolerant_and_bounded(dc: Harness) -> None:
+    tags = await dc.complete("latest", "tag", "opnai")
+    assert 0 < len(tags) <= 25 and tags[0]["value"] == "OpenAI"
+    everything = await dc.complete("subscribe", "tag", "", user=ADMIN)
+    assert 10 <= len(everything) <= 25
+    terms = await dc.complete("explain", "term", "distilation")
+    assert terms[0]["value"] == "distillation" and len(terms) <= 25
+    stories = await dc.complete("story", "slug", "musk")
+    assert stories[0]["value"] == DISTILLATION and len(stories[0]["name"]) <= 100
+
+
+async def test_buttons_work_after_a_restart(dc: Harness) -> None:
+    interaction = dc.fake.slash(GENERAL, MEMBER, "latest")
+    await dc.fake.wait_for(lambda: dc.fake.responses(interaction))
+    message = dc.fake.messages(GENERAL)[-1]
+    ids = [c["custom_id"] for row in message["components"] for c in row["components"]]
+    await dc.runner.stop()
+    dc.runner = await start_bot(dc.core, dc.fake)  # a new client: no view of the old message in memory
+
+    pressed = dc.fake.press(GENERAL, MEMBER, int(message["id"]), ids[0])
+    await dc.fake.wait_for(lambda: dc.fake.responses(pressed), timeout=15)
+    opened = dc.fake.responses(pressed)[0]
+    slug = ids[0].removeprefix("xb:story:")
+    detail = await dc.core.catalog.story(slug)
+    assert opened["type"] == 4 and ephemeral(opened["data"])
+    assert opened["data"]["embeds"][0]["title"] == detail.story.title
+    paged = dc.fake.press(GENERAL, MEMBER, int(message["id"]), ids[-1])
+    await dc.fake.wait_for(lambda: dc.fake.responses(paged), timeout=15)
+    update = dc.fake.responses(paged)[0]
+    assert update["type"] == 7 and len(update["data"]["embeds"]) == 5
+    assert update["data"]["embeds"][0]["title"] != message["embeds"][0]["title"]
+    # A story taken down since: its old button answers politely, to the presser only.
+    now = dc.fake.message(int(message["id"]))
+    ids = [c["custom_id"] for row in now["components"] for c in row["components"]]
+    async with dc.core.sessions.begin() as session:
+        await session.execute(delete(Story).where(Story.slug == ids[1].removeprefix("xb:story:")))
+    stale = dc.fake.press(GENERAL, MEMBER, int(message["id"]), ids[1])
+    await dc.fake.wait_for(lambda: dc.fake.responses(stale), timeout=15)
+    answer = dc.fake.responses(stale)[0]["data"]
+    assert "expired" in text_of(answer) and ephemeral(answer)
+
+
+BAD = ["@everyone", "<@123> <@&456> @here", "**bold** __under__ `code` ||spoiler||", "<b>x</b> & y", "'; DROP TABLE tags; --", "x" * 150]
+
+
+async def test_bad_input_through_discord_pings_no_one_and_stays_in_limits(dc: Harness) -> None:
+    for value in BAD:
+        for name, option in (("explain", "term"), ("search", "query")):
+            answers = await dc.run(GENERAL, MEMBER, name, {option: value})
+            assert answers and all(text_of(a) for a in answers), (name, value)
+    shown = "\n".join(text_of(m) for m in dc.fake.messages(GENERAL))
+    assert "\\*\\*bold\\*\\*" in shown  # markdown from users is escaped, not rendered
+
+
+async def test_a_slow_answer_is_deferred_within_three_seconds(dc: Harness) -> None:
+    bridge = dc.runner.client.bridge
+    real = bridge.commands
+
+    class Slow:
+        """The core taking longer than Discord waits, for one command."""
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(real, name)
+
+        async def command(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            await asyncio.sleep(2.6)
+            return await real.command(*args, **kwargs)
+
+    bridge.commands = Slow()
+    try:
+        interaction = dc.fake.slash(GENERAL, MEMBER, "search", {"query": "distillation"})
+        await dc.fake.wait_for(lambda: len(dc.fake.responses(interaction)) >= 2, timeout=15)
+    finally:
+        bridge.commands = real
+    deferred, answer = dc.fake.responses(interaction)[:2]
+    assert deferred["type"] == 5 and DISTILLATION in text_of(answer["data"])
+
+
+async def test_shards_split_between_processes(database_url: str) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    world(fake)
+    cores = []
+    try:
+        for shard in (0, 1):
+            core = await empty_core(
+                database_url, discord_bot_token=fake.token, discord_api_base_url=f"{fake.url}/api/v10",
+                discord_gateway_url=fake.ws_url, discord_shard_count=2, discord_shard_ids=(shard,),
+            )
+            await core.prepare(seed=shard == 0)
+            runner = build_discord(core)
+            await runner.start()
+            cores.append((core, runner))
+        await fake.wait_ready(timeout=20)
+        assert sorted(tuple(s) for s in fake.identified_shards) == [(0, 2), (1, 2)]
+        owner = (GUILD >> 22) % 2
+        await fake.wait_for(lambda: cores[owner][1].client.get_guild(GUILD) is not None)
+        assert cores[1 - owner][1].client.get_guild(GUILD) is None
+    finally:
+        for core, runner in cores:
+            await runner.stop()
+            await core.close()
+        await fake.stop()
+        fake.unpatch_discord_py()
