@@ -14,7 +14,7 @@ import discord
 
 from adapters.discord.render import Outgoing, render
 from content.commands import Caller, Commands
-from content.messages import Message, Reply
+from content.messages import Reply
 from content.views import ChatRef
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,6 @@ class DiscordBridge:
         messages = list(reply.messages)
         if not messages:
             # A flood the core chose to ignore; Discord still wants an answer.
-            messages = []
             if not interaction.response.is_done():
                 await interaction.response.send_message("Slow down.", ephemeral=True, allowed_mentions=NO_PINGS)
             return
@@ -137,6 +136,3 @@ def _view(out: Outgoing) -> discord.ui.View | None:
         view.add_item(ActionButton.make(label, cid))
     return view
 
-
-def plain(message: Message) -> str:
-    return " ".join("".join(s.text for s in getattr(b, "spans", ())) for b in message.blocks).strip()
