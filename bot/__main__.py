@@ -18,6 +18,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("console", help="chat with the bot in this terminal (or pipe commands in, one a line)")
     importer = commands.add_parser("import", help="load story files or folders of them")
     importer.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    publisher = commands.add_parser("publish", help="publish story files: save them and push new ones to their tags' followers")
+    publisher.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
@@ -36,6 +38,23 @@ async def _import(core: Core, paths: list[Path]) -> int:
     return 1 if report.errors or missing else 0
 
 
+async def _publish(core: Core, paths: list[Path]) -> int:
+    from content.errors import StoryFileError
+    from content.storyfile import load_story_file, story_paths
+
+    await core.prepare(seed=False)
+    failed = 0
+    for path in story_paths(paths):
+        try:
+            published = await core.publisher.publish(load_story_file(path))
+        except StoryFileError as error:
+            print(f"refused   {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{published.outcome:9} {published.slug}: {published.deliveries_queued} deliveries queued")
+    return 1 if failed else 0
+
+
 async def _main(command: str, args: argparse.Namespace) -> int:
     from adapters.console import run_console
     from bot.runtime import serve
@@ -51,6 +70,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
             return 0
         if command == "import":
             return await _import(core, args.paths)
+        if command == "publish":
+            return await _publish(core, args.paths)
         if command == "console":
             await core.prepare()
             await run_console(core.commands)

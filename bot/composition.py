@@ -10,6 +10,7 @@ from content import db
 from content.catalog import Catalog
 from content.commands import Commands
 from content.flood import FloodGuard
+from content.publishing import Publisher
 from content.search import Search
 from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stories
 from content.subscriptions import Subscriptions
@@ -30,6 +31,7 @@ class Core:
     subscriptions: Subscriptions
     writer: StoryWriter
     importer: StoryImporter
+    publisher: Publisher
 
     async def prepare(self, *, seed: bool | None = None) -> None:
         """Migrate; on an empty database, load the sample library (unless told not to)."""
@@ -51,7 +53,7 @@ def build_core(settings: Settings) -> Core:
     subscriptions = Subscriptions(sessions)
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
     commands = Commands(catalog, Search(sessions), subscriptions, flood)
-    return Core(settings, engine, sessions, catalog, commands, subscriptions, writer, StoryImporter(writer))
+    return Core(settings, engine, sessions, catalog, commands, subscriptions, writer, StoryImporter(writer), Publisher(sessions, writer))
 
 
 def build_telegram(core: Core) -> "TelegramRunner | None":

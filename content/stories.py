@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.db import SessionFactory
 from content.dialect import insert_for
@@ -53,27 +54,31 @@ class StoryWriter:
         self._sessions = sessions
 
     async def save(self, draft: StoryDraft) -> Saved:
-        digest = draft.content_hash()
         async with self._sessions.begin() as session:
-            story = (await session.execute(select(Story).where(Story.slug == draft.slug))).scalar_one_or_none()
-            if story is not None and story.content_hash == digest:
-                return Saved(draft.slug, story.id, "unchanged")
-            outcome: Outcome = "created" if story is None else "updated"
-            if story is None:
-                story = Story(slug=draft.slug)
-                session.add(story)
-            story.title = draft.title
-            story.summary = draft.summary
-            story.category = draft.category
-            story.published_at = draft.published_at
-            story.url = draft.url
-            story.body = draft.body
-            story.content_hash = digest
-            await session.flush()
-            await self._link_tags(session, story.id, draft)
-            await self._link_terms(session, story.id, draft)
-            await session.execute(update(CatalogState).where(CatalogState.id == 1).values(version=CatalogState.version + 1))
-            return Saved(draft.slug, story.id, outcome)
+            return await self.save_in(session, draft)
+
+    async def save_in(self, session: AsyncSession, draft: StoryDraft) -> Saved:
+        """Save within the caller's transaction (publishing queues deliveries in the same one)."""
+        digest = draft.content_hash()
+        story = (await session.execute(select(Story).where(Story.slug == draft.slug))).scalar_one_or_none()
+        if story is not None and story.content_hash == digest:
+            return Saved(draft.slug, story.id, "unchanged")
+        outcome: Outcome = "created" if story is None else "updated"
+        if story is None:
+            story = Story(slug=draft.slug)
+            session.add(story)
+        story.title = draft.title
+        story.summary = draft.summary
+        story.category = draft.category
+        story.published_at = draft.published_at
+        story.url = draft.url
+        story.body = draft.body
+        story.content_hash = digest
+        await session.flush()
+        await self._link_tags(session, story.id, draft)
+        await self._link_terms(session, story.id, draft)
+        await session.execute(update(CatalogState).where(CatalogState.id == 1).values(version=CatalogState.version + 1))
+        return Saved(draft.slug, story.id, outcome)
 
     async def _link_tags(self, session, story_id: int, draft: StoryDraft) -> None:  # noqa: ANN001
         names = {key_of(name): name for name in draft.tags}

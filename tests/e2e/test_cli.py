@@ -135,3 +135,19 @@ def test_run_serves_health_and_stops_cleanly_on_sigterm(env: dict[str, str], tmp
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_publish_command_queues_pushes_once(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["console"], env, "/subscribe xAI\n", cwd=tmp_path).returncode == 0
+    story = tmp_path / "scoop.md"
+    story.write_text(
+        "---\ntitle: A scoop on xAI\nsummary: Short.\ncategory: AI\npublished_at: 2026-11-27T08:00:00Z\ntags: [xAI, OpenAI]\n---\nLead.\n"
+    )
+    first = run(["publish", str(story)], env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created   a-scoop-on-xai: 1 deliveries queued" in first.stdout
+    again = run(["publish", str(story)], env, cwd=tmp_path)
+    assert "unchanged a-scoop-on-xai: 0 deliveries queued" in again.stdout
+    (tmp_path / "bad.md").write_text("---\ntitle: x\n---\n")
+    refused = run(["publish", str(tmp_path / "bad.md")], env, cwd=tmp_path)
+    assert refused.returncode == 1 and "bad.md: summary: missing" in refused.stderr

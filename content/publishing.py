@@ -1,0 +1,70 @@
+"""The write side of publishing: a story saved and its pushes queued, at once.
+
+In one transaction: the story is saved and, when it is new, one delivery row
+is queued per active chat following any of its tags, by one set-based
+INSERT ... SELECT (DISTINCT, so a chat following two of the story's tags gets
+one message; ON CONFLICT, so nothing is ever queued twice). A re-publish of
+the same slug updates the story and queues nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import literal, select
+
+from content.db import SessionFactory
+from content.dialect import insert_for
+from content.models import Chat, Delivery, StoryTag, Subscription, utcnow
+from content.stories import Outcome, StoryWriter
+from content.storyfile import StoryDraft
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    slug: str
+    story_id: int
+    outcome: Outcome
+    deliveries_queued: int
+
+
+class Publisher:
+    def __init__(self, sessions: SessionFactory, writer: StoryWriter, wake: Callable[[], None] | None = None) -> None:
+        self._sessions = sessions
+        self._writer = writer
+        self._wake = wake  # tells the senders there is work, instead of waiting for their next poll
+
+    async def publish(self, draft: StoryDraft) -> Published:
+        async with self._sessions.begin() as session:
+            saved = await self._writer.save_in(session, draft)
+            queued = 0
+            if saved.outcome == "created":
+                queued = await self._queue(session, saved.story_id)
+        if queued and self._wake is not None:
+            self._wake()
+        return Published(saved.slug, saved.story_id, saved.outcome, queued)
+
+    @staticmethod
+    async def _queue(session, story_id: int) -> int:  # noqa: ANN001
+        now = utcnow()
+        followers = (
+            select(
+                literal(story_id).label("story_id"),
+                Subscription.chat_id,
+                literal("pending").label("status"),
+                literal(0).label("attempts"),
+                literal(now, type_=Delivery.next_attempt_at.type).label("next_attempt_at"),
+                literal(now, type_=Delivery.created_at.type).label("created_at"),
+            )
+            .join(Chat, Chat.id == Subscription.chat_id)
+            .where(Chat.active.is_(True))
+            .where(Subscription.tag_id.in_(select(StoryTag.tag_id).where(StoryTag.story_id == story_id)))
+            .distinct()
+        )
+        statement = (
+            insert_for(session, Delivery)
+            .from_select(["story_id", "chat_id", "status", "attempts", "next_attempt_at", "created_at"], followers)
+            .on_conflict_do_nothing(index_elements=["story_id", "chat_id"])
+        )
+        result = await session.execute(statement)
+        return max(result.rowcount or 0, 0)
