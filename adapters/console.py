@@ -101,3 +101,19 @@ async def run_console(commands: Commands, source: TextIO = sys.stdin, sink: Text
         for message in reply.messages:
             sink.write(render_plain(message) + "\n\n")
         sink.flush()
+
+
+class ConsoleSender:
+    """Pushes to the console chat: printed between the prompts, as a chat app would show them."""
+
+    platform = "console"
+
+    def __init__(self, sink: TextIO = sys.stdout) -> None:
+        self.sink = sink
+
+    async def send(self, chat: ChatRef, message: Message):  # noqa: ANN201
+        from content.delivery import Sent
+
+        self.sink.write("\n── New story for you ──\n" + render_plain(message) + "\n\n")
+        self.sink.flush()
+        return Sent(None)

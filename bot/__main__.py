@@ -56,8 +56,7 @@ async def _publish(core: Core, paths: list[Path]) -> int:
 
 
 async def _main(command: str, args: argparse.Namespace) -> int:
-    from adapters.console import run_console
-    from bot.runtime import serve
+    from bot.runtime import console_with_pushes, serve
 
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -73,8 +72,7 @@ async def _main(command: str, args: argparse.Namespace) -> int:
         if command == "publish":
             return await _publish(core, args.paths)
         if command == "console":
-            await core.prepare()
-            await run_console(core.commands)
+            await console_with_pushes(core)
             return 0
         await serve(core)
         return 0

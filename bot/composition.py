@@ -92,3 +92,27 @@ def build_discord(core: Core) -> "DiscordRunner | None":
         shard_ids=settings.discord_shard_ids,
     )
     return DiscordRunner(config, ExplainerClient(config, DiscordBridge(core.commands)))
+
+
+def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
+    """One delivery worker per platform sender, each within that platform's limits."""
+    from content.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
+    from content.pushes import Pushes
+    from content.ratelimit import Limits, RateLimiter
+
+    settings = core.settings
+    limits = {
+        "telegram": Limits(settings.telegram_rate_limit, settings.telegram_chat_interval, settings.telegram_group_per_minute),
+        "discord": Limits(settings.discord_rate_limit, settings.discord_channel_interval),
+        "console": Limits(100.0),
+    }
+    queue = DeliveryQueue(core.sessions, settings.delivery_lease_seconds)
+    pushes = Pushes(core.catalog)
+    policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
+    workers = [
+        DeliveryWorker(queue, sender, RateLimiter(limits[sender.platform]), pushes.message, policy,
+                       poll_interval=settings.delivery_poll_seconds)
+        for sender in senders
+    ]
+    core.publisher.on_queued(lambda: [worker.wake.set() for worker in workers])
+    return workers

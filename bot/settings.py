@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
 
+    delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    telegram_rate_limit: float = Field(default=25.0, gt=0)
+    telegram_chat_interval: float = Field(default=1.0, ge=0)
+    telegram_group_per_minute: int = Field(default=20, ge=1)
+    discord_rate_limit: float = Field(default=40.0, gt=0)
+    discord_channel_interval: float = Field(default=1.0, ge=0)
+
     command_rate_limit: int = Field(default=20, ge=1)
     command_rate_window: float = Field(default=60.0, gt=0)
 

@@ -29,10 +29,14 @@ class Published:
 
 
 class Publisher:
-    def __init__(self, sessions: SessionFactory, writer: StoryWriter, wake: Callable[[], None] | None = None) -> None:
+    def __init__(self, sessions: SessionFactory, writer: StoryWriter) -> None:
         self._sessions = sessions
         self._writer = writer
-        self._wake = wake  # tells the senders there is work, instead of waiting for their next poll
+        # Told when rows were queued, so senders start at once instead of at their next poll.
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_queued(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
 
     async def publish(self, draft: StoryDraft) -> Published:
         async with self._sessions.begin() as session:
@@ -40,8 +44,9 @@ class Publisher:
             queued = 0
             if saved.outcome == "created":
                 queued = await self._queue(session, saved.story_id)
-        if queued and self._wake is not None:
-            self._wake()
+        if queued:
+            for listener in self._listeners:
+                listener()
         return Published(saved.slug, saved.story_id, saved.outcome, queued)
 
     @staticmethod

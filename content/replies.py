@@ -176,3 +176,12 @@ def help_message(intro: bool) -> Message:
 
 def paragraph_lines(*lines: tuple[Span, ...]) -> tuple[Paragraph, ...]:
     return tuple(Paragraph(line) for line in lines if line)
+
+
+def push_message(story: StoryView) -> Message:
+    """A new story, as pushed to the chats following one of its tags."""
+    return Message(
+        (story_card(story),),
+        buttons=((Button("Explain", "story", story.slug),),),
+        link_preview=True,
+    )

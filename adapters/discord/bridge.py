@@ -88,7 +88,7 @@ class DiscordBridge:
             outs = render(reply.messages[0])
             if len(outs) == 1:
                 out = outs[0]
-                await interaction.response.edit_message(content=out.content, embeds=out.embeds, view=_view(out), allowed_mentions=NO_PINGS)
+                await interaction.response.edit_message(content=out.content, embeds=out.embeds, view=view_of(out), allowed_mentions=NO_PINGS)
                 return
         # In a shared channel, a story opened from a button is for the one who pressed it.
         await self._send(interaction, reply, ephemeral=caller.chat.kind != "private")
@@ -116,7 +116,7 @@ class DiscordBridge:
                 await self._send_one(interaction, out, private)
 
     async def _send_one(self, interaction: discord.Interaction, out: Outgoing, private: bool) -> None:
-        view = _view(out)
+        view = view_of(out)
         kwargs = {"content": out.content, "embeds": out.embeds, "allowed_mentions": NO_PINGS, "ephemeral": private}
         if view is not None:
             kwargs["view"] = view
@@ -126,7 +126,7 @@ class DiscordBridge:
             await interaction.followup.send(**kwargs)
 
 
-def _view(out: Outgoing) -> discord.ui.View | None:
+def view_of(out: Outgoing) -> discord.ui.View | None:
     from adapters.discord.buttons import ActionButton
 
     if not out.buttons:

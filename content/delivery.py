@@ -1,0 +1,281 @@
+"""The delivery queue and the workers that push stories to chats.
+
+Rows are claimed with a lease: a worker that dies leaves them to be claimed
+again when the lease runs out, so nothing is lost, and at most the messages
+in flight at the crash are sent twice. On PostgreSQL the claim skips rows
+another worker holds (FOR UPDATE SKIP LOCKED), so several workers never send
+the same row. What a platform answers comes back as one of the outcomes
+below; the adapters' senders translate their platform's errors into them.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+
+from content.db import SessionFactory
+from content.dialect import insert_for, is_postgres
+from content.messages import Message
+from content.models import Chat, Delivery, Subscription, utcnow
+from content.ratelimit import RateLimiter
+from content.views import ChatRef
+
+log = logging.getLogger(__name__)
+
+
+# ----- what a platform answered ---------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    retry_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The chat will not take messages (blocked, kicked, missing access)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The chat lives under another id now (Telegram's supergroup upgrade)."""
+
+    new_chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    error: str
+    transient: bool = True  # timeouts and 5xx are worth another try; a rejected message is not
+
+
+Outcome = Sent | RateLimited | Refused | Moved | Failed
+
+
+class Sender(Protocol):
+    """A platform's way of pushing one message to one chat (the port adapters implement)."""
+
+    platform: str
+
+    async def send(self, chat: ChatRef, message: Message) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    story_id: int
+    chat_id: int
+    chat: ChatRef
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 2.0
+    max_delay: float = 600.0
+
+    def delay(self, attempts: int) -> float:
+        # Exponential with full jitter, so a burst of failures does not come back at once.
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class DeliveryQueue:
+    def __init__(self, sessions: SessionFactory, lease_seconds: float = 30.0) -> None:
+        self._sessions = sessions
+        self.lease = timedelta(seconds=lease_seconds)
+
+    async def claim(self, platform: str, limit: int) -> list[Claimed]:
+        now = utcnow()
+        due = or_(
+            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its worker died
+        )
+        async with self._sessions.begin() as session:
+            pick = (
+                select(Delivery.id)
+                .join(Chat, Chat.id == Delivery.chat_id)
+                .where(Chat.platform == platform, due)
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+            )
+            if is_postgres(session):
+                pick = pick.with_for_update(of=Delivery, skip_locked=True)
+            ids = list((await session.execute(pick)).scalars())
+            if not ids:
+                return []
+            # The `due` test again: between the pick and the update another
+            # worker (SQLite has no row locks) may have taken a row.
+            taken = await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), due)
+                .values(status="sending", lease_until=now + self.lease, attempts=Delivery.attempts + 1)
+                .returning(Delivery.id)
+            )
+            ids = list(taken.scalars())
+            rows = await session.execute(
+                select(Delivery.id, Delivery.story_id, Delivery.chat_id, Delivery.attempts, Delivery.created_at,
+                       Chat.platform, Chat.platform_chat_id, Chat.kind, Chat.title)
+                .join(Chat, Chat.id == Delivery.chat_id)
+                .where(Delivery.id.in_(ids))
+                .order_by(Delivery.id)
+            )
+            return [
+                Claimed(r.id, r.story_id, r.chat_id, ChatRef(r.platform, r.platform_chat_id, r.kind, r.title), r.attempts, r.created_at)
+                for r in rows.all()
+            ]
+
+    async def sent(self, item: Claimed, message_id: str | None) -> None:
+        await self._set(item.id, status="sent", platform_message_id=message_id, sent_at=utcnow(), lease_until=None, last_error=None)
+
+    async def later(self, item: Claimed, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
+        values: dict = {"status": "pending", "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if not count_attempt:  # a 429 is the platform's pace, not a failure of this message
+            values["attempts"] = Delivery.attempts - 1
+        await self._set(item.id, **values)
+
+    async def failed(self, item: Claimed, error: str) -> None:
+        await self._set(item.id, status="failed", last_error=error[:2000], lease_until=None)
+
+    async def refused(self, item: Claimed, reason: str) -> None:
+        """The chat is gone for the bot: deactivate it and skip everything pending for it."""
+        async with self._sessions.begin() as session:
+            await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id == item.chat_id, Delivery.status.in_(("pending", "sending")))
+                .values(status="skipped", last_error=reason[:2000], lease_until=None)
+            )
+
+    async def moved(self, item: Claimed, new_chat_id: str) -> Claimed:
+        """The chat has a new id: it keeps its subscriptions there; the row now points to it."""
+        async with self._sessions.begin() as session:
+            existing = (
+                await session.execute(select(Chat.id).where(Chat.platform == item.chat.platform, Chat.platform_chat_id == new_chat_id))
+            ).scalar_one_or_none()
+            if existing is None:
+                await session.execute(update(Chat).where(Chat.id == item.chat_id).values(platform_chat_id=new_chat_id))
+            else:
+                # The bot already knew the new chat: it inherits the old one's subscriptions.
+                followed = select(Subscription.tag_id).where(Subscription.chat_id == item.chat_id)
+                for tag_id in (await session.execute(followed)).scalars():
+                    await session.execute(
+                        insert_for(session, Subscription).values(chat_id=existing, tag_id=tag_id).on_conflict_do_nothing()
+                    )
+                await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
+        chat = ChatRef(item.chat.platform, new_chat_id, item.chat.kind, item.chat.title)
+        return Claimed(item.id, item.story_id, item.chat_id, chat, item.attempts, item.created_at)
+
+    async def _set(self, delivery_id: int, **values) -> None:  # noqa: ANN003
+        async with self._sessions.begin() as session:
+            await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+StoryMessage = Callable[[int], Awaitable[Message | None]]
+
+
+class DeliveryWorker:
+    """Claims one platform's due rows, sends them within its limits, records what happened."""
+
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        sender: Sender,
+        limiter: RateLimiter,
+        story_message: StoryMessage,
+        policy: RetryPolicy = RetryPolicy(),
+        *,
+        batch: int = 200,
+        poll_interval: float = 2.0,
+        on_outcome: Callable[[str, Claimed, Outcome], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.sender = sender
+        self.limiter = limiter
+        self._story_message = story_message
+        self.policy = policy
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.wake = asyncio.Event()
+        self._on_outcome = on_outcome
+        self._messages: dict[int, Message | None] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                worked = await self.run_once()
+            except Exception:  # the database away for a moment must not end the worker
+                log.exception("delivery round failed; trying again")
+                worked = 0
+            if worked:
+                continue
+            self.wake.clear()
+            waiters = {asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())}
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def run_once(self) -> int:
+        """One batch: claim, send concurrently under the limits, record. Returns rows handled."""
+        claimed = await self.queue.claim(self.sender.platform, self.batch)
+        if claimed:
+            await asyncio.gather(*(self._deliver(item) for item in claimed))
+        if len(self._messages) > 1000:
+            self._messages.clear()
+        return len(claimed)
+
+    async def _message(self, story_id: int) -> Message | None:
+        if story_id not in self._messages:
+            self._messages[story_id] = await self._story_message(story_id)
+        return self._messages[story_id]
+
+    async def _deliver(self, item: Claimed) -> None:
+        message = await self._message(item.story_id)
+        if message is None:
+            await self.queue.failed(item, "the story no longer exists")
+            return
+        for _hop in range(3):  # a moved chat is tried again at its new id, a few times at most
+            await self.limiter.acquire(item.chat.chat_id, group=item.chat.kind != "private")
+            try:
+                outcome: Outcome = await self.sender.send(item.chat, message)
+            except Exception as exc:  # a sender bug must not lose the row
+                log.exception("sender crashed on delivery %s", item.id)
+                outcome = Failed(f"{type(exc).__name__}: {exc}")
+            if self._on_outcome is not None:
+                self._on_outcome(self.sender.platform, item, outcome)
+            if isinstance(outcome, Moved):
+                item = await self.queue.moved(item, outcome.new_chat_id)
+                continue
+            await self._record(item, outcome)
+            return
+        await self.queue.failed(item, "the chat kept moving")
+
+    async def _record(self, item: Claimed, outcome: Outcome) -> None:
+        if isinstance(outcome, Sent):
+            await self.queue.sent(item, outcome.message_id)
+        elif isinstance(outcome, RateLimited):
+            self.limiter.pause(outcome.retry_after)
+            await self.queue.later(item, outcome.retry_after, f"rate limited for {outcome.retry_after:g} s", count_attempt=False)
+            self.wake.set()
+        elif isinstance(outcome, Refused):
+            await self.queue.refused(item, outcome.reason)
+        elif isinstance(outcome, Failed):
+            if outcome.transient and item.attempts < self.policy.max_attempts:
+                await self.queue.later(item, self.policy.delay(item.attempts), outcome.error)
+            else:
+                await self.queue.failed(item, outcome.error)

@@ -1,0 +1,173 @@
+"""Push delivery end to end: the queue, the worker and python-telegram-bot against the fake
+Bot API server, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+from telegram import Bot
+
+from adapters.telegram.sender import TelegramSender
+from bot.composition import Core
+from content.commands import Caller
+from content.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
+from content.models import Chat, Delivery
+from content.pushes import Pushes
+from content.ratelimit import Limits, RateLimiter
+from content.storyfile import StoryDraft
+from content.views import ChatRef
+from tests.fakes.telegram import FakeTelegram
+
+STORY = StoryDraft(
+    slug="breaking", title="Breaking: a <new> model & more", summary="Short & sweet.", category="AI",
+    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc), tags=("xAI", "OpenAI"), url=None, terms=(), body="Lead.",
+)
+
+
+@dataclass
+class Rig:
+    core: Core
+    fake: FakeTelegram
+    worker: DeliveryWorker
+
+    async def follow(self, chat_id: int, tags: str, kind: str = "private") -> None:
+        caller = Caller(ChatRef("telegram", str(chat_id), kind), str(chat_id), is_admin=True)
+        reply = await self.core.commands.handle_text(caller, f"/subscribe {tags}")
+        assert "Subscribed" in reply.messages[0].blocks[0].spans[0].text
+
+    async def drain(self, timeout: float = 20.0) -> None:
+        """Work the queue until nothing is pending or being sent."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if not await self.worker.run_once():
+                if not await self.count("pending", "sending"):
+                    return
+                await asyncio.sleep(0.05)
+            assert asyncio.get_running_loop().time() < deadline, "the queue never drained"
+
+    async def count(self, *statuses: str) -> int:
+        async with self.core.sessions() as session:
+            query = select(func.count()).select_from(Delivery).where(Delivery.status.in_(statuses))
+            return (await session.execute(query)).scalar_one()
+
+    async def rows(self) -> list:
+        async with self.core.sessions() as session:
+            query = select(Delivery.status, Delivery.attempts, Delivery.last_error, Chat.platform_chat_id, Chat.active, Delivery.platform_message_id).join(Chat, Chat.id == Delivery.chat_id)
+            return (await session.execute(query)).all()
+
+
+@pytest.fixture
+async def rig(core: Core) -> AsyncIterator[Rig]:
+    fake = FakeTelegram()
+    await fake.start()
+    bot = Bot(fake.token, base_url=f"{fake.url}/bot")
+    await bot.initialize()
+    worker = DeliveryWorker(
+        DeliveryQueue(core.sessions, lease_seconds=30), TelegramSender(bot), RateLimiter(Limits(1000.0)),
+        Pushes(core.catalog).message, RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+    )
+    try:
+        yield Rig(core, fake, worker)
+    finally:
+        await bot.shutdown()
+        await fake.stop()
+
+
+async def test_fan_out_reaches_every_follower_once(rig: Rig) -> None:
+    for n in range(1, 41):
+        rig.fake.add_chat(n, "private", first_name=f"Reader {n}")
+        await rig.follow(n, "xAI" if n % 3 == 0 else "OpenAI" if n % 3 == 1 else "xAI, OpenAI")
+    rig.fake.add_chat(99, "private", first_name="Google fan")
+    await rig.follow(99, "Google")
+    published = await rig.core.publisher.publish(STORY)
+    assert published.deliveries_queued == 40
+    await rig.drain()
+    for n in range(1, 41):
+        (push,) = rig.fake.sent(n)
+        assert "Breaking: a <new> model & more" in push.text and "#OpenAI #xAI" in push.text
+        assert push.reply_markup["inline_keyboard"][0][0]["callback_data"] == "story:breaking"
+    assert rig.fake.sent(99) == [] and rig.fake.errors == []
+    rows = await rig.rows()
+    assert {r.status for r in rows} == {"sent"} and all(r.platform_message_id for r in rows)
+
+    again = await rig.core.publisher.publish(STORY)
+    assert again.deliveries_queued == 0
+    await rig.drain()
+    assert all(len(rig.fake.sent(n)) == 1 for n in range(1, 41))
+
+
+async def test_a_429_waits_retry_after_and_then_delivers(rig: Rig) -> None:
+    rig.fake.add_chat(1, "private", first_name="Ada")
+    await rig.follow(1, "xAI")
+    rig.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await rig.core.publisher.publish(STORY)
+    started = asyncio.get_running_loop().time()
+    await rig.drain()
+    assert asyncio.get_running_loop().time() - started >= 0.9
+    assert len(rig.fake.sent(1)) == 1
+    (row,) = await rig.rows()
+    assert row.status == "sent" and row.attempts == 1  # the wait did not count as a failed try
+
+
+async def test_a_blocked_chat_is_deactivated_and_skipped(rig: Rig) -> None:
+    for n in (1, 2):
+        rig.fake.add_chat(n, "private", first_name="Reader")
+        await rig.follow(n, "xAI")
+    rig.fake.block(1)
+    await rig.core.publisher.publish(STORY)
+    await rig.core.publisher.publish(replace(STORY, slug="second", title="Second"))
+    await rig.drain()
+    rows = {(r.platform_chat_id, r.status) for r in await rig.rows()}
+    assert rows == {("1", "skipped"), ("2", "sent")}
+    assert not [r for r in await rig.rows() if r.platform_chat_id == "1" and r.active]
+    assert len(rig.fake.sent(2)) == 2
+    third = await rig.core.publisher.publish(replace(STORY, slug="third", title="Third"))
+    assert third.deliveries_queued == 1  # the inactive chat gets nothing queued
+
+
+async def test_a_migrated_group_moves_and_gets_the_message(rig: Rig) -> None:
+    rig.fake.add_chat(-500, "group", title="Readers")
+    await rig.follow(-500, "xAI", kind="group")
+    rig.fake.migrate(-500, -1009000)
+    await rig.core.publisher.publish(STORY)
+    await rig.drain()
+    assert len(rig.fake.sent(-1009000)) == 1
+    (row,) = await rig.rows()
+    assert row.status == "sent" and row.platform_chat_id == "-1009000"
+    followed = await rig.core.catalog.followed(ChatRef("telegram", "-1009000"))
+    assert [t.name for t in followed] == ["xAI"]
+
+
+async def test_transient_errors_retry_then_fail_with_the_error_kept(rig: Rig) -> None:
+    for n in (1, 2):
+        rig.fake.add_chat(n, "private", first_name="Reader")
+    await rig.follow(1, "xAI")
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+    await rig.core.publisher.publish(STORY)
+    await rig.drain()
+    (row,) = await rig.rows()
+    assert row.status == "sent" and row.attempts == 3 and len(rig.fake.sent(1)) == 1
+
+    await rig.follow(2, "OpenAI")
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=10)
+    await rig.core.publisher.publish(replace(STORY, slug="later", tags=("OpenAI",)))
+    await rig.drain()
+    failed = [r for r in await rig.rows() if r.status == "failed"]
+    assert len(failed) == 1 and failed[0].attempts == 3 and "Bad Gateway" in failed[0].last_error
+    assert rig.fake.sent(2) == []
+
+
+async def test_an_expired_lease_is_claimed_again(rig: Rig) -> None:
+    rig.fake.add_chat(1, "private", first_name="Ada")
+    await rig.follow(1, "xAI")
+    await rig.core.publisher.publish(STORY)
+    queue = DeliveryQueue(rig.core.sessions, lease_seconds=0.2)
+    (taken,) = await queue.claim("telegram", 10)  # a worker that dies right after claiming
+    assert await queue.claim("telegram", 10) == []  # leased: nobody else takes it
+    await asyncio.sleep(0.3)
+    await rig.drain()
+    assert len(rig.fake.sent(1)) == 1
