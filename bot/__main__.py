@@ -14,7 +14,11 @@ from bot.settings import SettingsError, load_settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="explainer-bot", description="The newsroom's explainer bot.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="start everything configured: HTTP API, Telegram, Discord (default)")
+    runner = commands.add_parser("run", help="start everything configured: HTTP API, Telegram, Discord, delivery (default)")
+    runner.add_argument(
+        "--role", action="append", choices=("api", "telegram", "discord", "worker"),
+        help="run only this part (repeatable); several processes can share one PostgreSQL database",
+    )
     commands.add_parser("console", help="chat with the bot in this terminal (or pipe commands in, one a line)")
     importer = commands.add_parser("import", help="load story files or folders of them")
     importer.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -74,7 +78,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
         if command == "console":
             await console_with_pushes(core)
             return 0
-        await serve(core)
+        roles = tuple(getattr(args, "role", None) or ("api", "telegram", "discord", "worker"))
+        await serve(core, roles=roles)
         return 0
     finally:
         await core.close()

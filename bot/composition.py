@@ -16,7 +16,7 @@ from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stor
 from content.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
-    from adapters.discord.client import DiscordRunner
+    from adapters.discord.client import DiscordConfig, DiscordRunner
     from adapters.telegram.app import TelegramRunner
 
 
@@ -75,15 +75,11 @@ def build_telegram(core: Core) -> "TelegramRunner | None":
     return TelegramRunner(config, build_application(config, bridge))
 
 
-def build_discord(core: Core) -> "DiscordRunner | None":
-    """The Discord adapter, when a token is configured."""
-    settings = core.settings
-    if settings.discord_bot_token is None:
-        return None
-    from adapters.discord.bridge import DiscordBridge
-    from adapters.discord.client import DiscordConfig, DiscordRunner, ExplainerClient
+def discord_config(settings: Settings) -> "DiscordConfig":
+    from adapters.discord.client import DiscordConfig
 
-    config = DiscordConfig(
+    assert settings.discord_bot_token is not None
+    return DiscordConfig(
         token=settings.discord_bot_token.get_secret_value(),
         api_base_url=settings.discord_api_base_url,
         gateway_url=settings.discord_gateway_url,
@@ -91,8 +87,17 @@ def build_discord(core: Core) -> "DiscordRunner | None":
         shard_count=settings.discord_shard_count,
         shard_ids=settings.discord_shard_ids,
     )
-    return DiscordRunner(config, ExplainerClient(config, DiscordBridge(core.commands)))
 
+
+def build_discord(core: Core) -> "DiscordRunner | None":
+    """The Discord adapter, when a token is configured."""
+    if core.settings.discord_bot_token is None:
+        return None
+    from adapters.discord.bridge import DiscordBridge
+    from adapters.discord.client import DiscordRunner, ExplainerClient
+
+    config = discord_config(core.settings)
+    return DiscordRunner(config, ExplainerClient(config, DiscordBridge(core.commands)))
 
 def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     """One delivery worker per platform sender, each within that platform's limits."""
@@ -116,3 +121,45 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     ]
     core.publisher.on_queued(lambda: [worker.wake.set() for worker in workers])
     return workers
+
+
+class _Closing:
+    def __init__(self, close) -> None:  # noqa: ANN001
+        self.stop = close
+
+
+async def build_senders(core: Core, telegram, discord_runner) -> tuple[list, list]:  # noqa: ANN001
+    """A sender per configured platform: the running adapter's client, or (in a
+    worker-only process) a client that only sends. Returns the senders and what
+    must be stopped at shutdown."""
+    settings = core.settings
+    senders: list = []
+    to_stop: list = []
+    if settings.telegram_bot_token is not None:
+        from telegram import Bot
+
+        from adapters.telegram.sender import TelegramSender
+
+        if telegram is not None:
+            bot = telegram.application.bot
+        else:
+            bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url)
+            await bot.initialize()
+            to_stop.append(_Closing(bot.shutdown))
+        senders.append(TelegramSender(bot))
+    if settings.discord_bot_token is not None:
+        from adapters.discord.client import point_at
+        from adapters.discord.sender import DiscordSender
+
+        if discord_runner is not None:
+            client = discord_runner.client
+        else:
+            import discord
+
+            # REST only: a worker sends without joining the gateway.
+            point_at(discord_config(settings))
+            client = discord.Client(intents=discord.Intents.none())
+            await client.login(settings.discord_bot_token.get_secret_value())
+            to_stop.append(_Closing(client.close))
+        senders.append(DiscordSender(client))
+    return senders, to_stop

@@ -1,4 +1,9 @@
-"""Starts what the settings configure and stops it in reverse order."""
+"""Starts what the settings and roles configure, and stops it in reverse order.
+
+Roles let several processes share one PostgreSQL database: `api` serves HTTP,
+`telegram` and `discord` take updates from those platforms, `worker` pushes
+deliveries. The default runs them all in one process.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -11,51 +16,56 @@ from aiohttp import web
 
 from adapters.console import ConsoleSender, run_console
 from adapters.http.app import build_app
-from bot.composition import Core, build_discord, build_telegram, build_workers
+from bot.composition import Core, build_discord, build_senders, build_telegram, build_workers
 from content import db
 
 log = logging.getLogger("explainer_bot")
 
+ROLES = ("api", "telegram", "discord", "worker")
 
-async def serve(core: Core, *, console: bool | None = None, stop: asyncio.Event | None = None) -> None:
+
+async def serve(
+    core: Core, *, console: bool | None = None, stop: asyncio.Event | None = None, roles: tuple[str, ...] = ROLES
+) -> None:
     settings = core.settings
     stop = stop or asyncio.Event()
     await core.prepare()
-    telegram = build_telegram(core)
-    routes = [r for r in (telegram.webhook_route() if telegram else None,) if r is not None]
-    runner = web.AppRunner(build_app(lambda: db.ping(core.engine), routes), access_log=None)
-    await runner.setup()
-    started: list = []
+    telegram = build_telegram(core) if "telegram" in roles else None
+    discord_runner = build_discord(core) if "discord" in roles else None
+    runner: web.AppRunner | None = None
+    started: list = []  # each has stop(); stopped in reverse order
     workers: list[asyncio.Task] = []
     try:
-        site = web.TCPSite(runner, settings.api_host, settings.api_port)
-        await site.start()
-        log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
-        senders: list = []
-        if telegram is not None:
-            from adapters.telegram.sender import TelegramSender
-
-            await telegram.start()
-            started.append(telegram)
-            senders.append(TelegramSender(telegram.application.bot))
-        discord_runner = build_discord(core)
-        if discord_runner is not None:
-            from adapters.discord.sender import DiscordSender
-
-            await discord_runner.start()
-            started.append(discord_runner)
-            senders.append(DiscordSender(discord_runner.client))
-        # With no platform configured the terminal is the chat; leaving it stops the bot.
-        chatting = console if console is not None else (not started and sys.stdin.isatty())
-        if chatting:
-            senders.append(ConsoleSender())
-        workers = [asyncio.create_task(w.run(stop), name=f"deliver-{w.sender.platform}") for w in build_workers(core, senders)]
+        if "api" in roles:
+            routes = [r for r in (telegram.webhook_route() if telegram else None,) if r is not None]
+            runner = web.AppRunner(build_app(lambda: db.ping(core.engine), routes), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.api_host, settings.api_port).start()
+            log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
+        for part in (telegram, discord_runner):
+            if part is not None:
+                await part.start()
+                started.append(part)
+        chatting = console if console is not None else (not started and "api" in roles and sys.stdin.isatty())
+        if "worker" in roles:
+            senders, helpers = await build_senders(core, telegram, discord_runner)
+            started.extend(helpers)
+            if chatting:
+                senders.append(ConsoleSender())
+            built = build_workers(core, senders)
+            if built and db.is_postgres_url(settings.database_url):
+                listener = db.Listener(settings.database_url, lambda: [w.wake.set() for w in built])
+                await listener.start()
+                started.append(listener)
+            workers = [asyncio.create_task(w.run(stop), name=f"deliver-{w.sender.platform}") for w in built]
+            log.info("delivering to %s", ", ".join(w.sender.platform for w in built) or "no platform")
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
         if chatting:
+            # With no platform configured the terminal is the chat; leaving it stops the bot.
             chat = asyncio.create_task(run_console(core.commands))
             waiter = asyncio.create_task(stop.wait())
             await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -69,7 +79,8 @@ async def serve(core: Core, *, console: bool | None = None, stop: asyncio.Event 
         await asyncio.gather(*workers, return_exceptions=True)
         for part in reversed(started):
             await part.stop()
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
 
 
 async def console_with_pushes(core: Core) -> None:

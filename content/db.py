@@ -67,3 +67,31 @@ async def migrate(engine: AsyncEngine) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+NOTIFY_CHANNEL = "explainer_deliveries"
+
+
+class Listener:
+    """PostgreSQL LISTEN on a dedicated connection: a publish in one process wakes
+    the workers of every other process at once (polling stays as the fallback)."""
+
+    def __init__(self, url: str, on_notify) -> None:  # noqa: ANN001
+        self._dsn = make_url(async_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._on_notify = on_notify
+        self._connection = None
+
+    async def start(self) -> None:
+        import asyncpg
+
+        self._connection = await asyncpg.connect(self._dsn)
+        await self._connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._on_notify())
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+
+def is_postgres_url(url: str) -> bool:
+    return make_url(async_url(url)).get_backend_name() == "postgresql"

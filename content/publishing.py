@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select
+from sqlalchemy import literal, select, text
 
-from content.db import SessionFactory
-from content.dialect import insert_for
+from content.db import NOTIFY_CHANNEL, SessionFactory
+from content.dialect import insert_for, is_postgres
 from content.models import Chat, Delivery, StoryTag, Subscription, utcnow
 from content.stories import Outcome, StoryWriter
 from content.storyfile import StoryDraft
@@ -44,6 +44,9 @@ class Publisher:
             queued = 0
             if saved.outcome == "created":
                 queued = await self._queue(session, saved.story_id)
+                if queued and is_postgres(session):
+                    # Delivered at commit: workers in other processes start at once.
+                    await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         if queued:
             for listener in self._listeners:
                 listener()
