@@ -106,12 +106,14 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     from content.ratelimit import Limits, RateLimiter
 
     settings = core.settings
+    # Worker processes split the chats, and with them the overall rate.
+    share = settings.delivery_workers
     limits = {
-        "telegram": Limits(settings.telegram_rate_limit, settings.telegram_chat_interval, settings.telegram_group_per_minute),
-        "discord": Limits(settings.discord_rate_limit, settings.discord_channel_interval),
+        "telegram": Limits(settings.telegram_rate_limit / share, settings.telegram_chat_interval, settings.telegram_group_per_minute),
+        "discord": Limits(settings.discord_rate_limit / share, settings.discord_channel_interval),
         "console": Limits(100.0),
     }
-    queue = DeliveryQueue(core.sessions, settings.delivery_lease_seconds)
+    queue = DeliveryQueue(core.sessions, settings.delivery_lease_seconds, (settings.delivery_worker_index, share))
     pushes = Pushes(core.catalog)
     policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
     workers = [

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    delivery_workers: int = Field(default=1, ge=1)
+    delivery_worker_index: int = Field(default=0, ge=0)
     telegram_rate_limit: float = Field(default=25.0, gt=0)
     telegram_chat_interval: float = Field(default=1.0, ge=0)
     telegram_group_per_minute: int = Field(default=20, ge=1)
@@ -107,6 +109,8 @@ class Settings(BaseSettings):
                 raise ValueError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
             if self.telegram_webhook_secret is None:
                 raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+        if self.delivery_worker_index >= self.delivery_workers:
+            raise ValueError("DELIVERY_WORKER_INDEX must be below DELIVERY_WORKERS")
         if self.discord_shard_ids is not None:
             if self.discord_shard_count is None:
                 raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")

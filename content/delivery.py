@@ -94,9 +94,18 @@ class RetryPolicy:
 
 
 class DeliveryQueue:
-    def __init__(self, sessions: SessionFactory, lease_seconds: float = 30.0) -> None:
+    """`share` = (k, n): this process sends to the chats whose id is k modulo n.
+
+    Several worker processes share a bot's rate limits by splitting its chats:
+    each keeps 1/n of the overall rate, and a chat's per-chat and per-group
+    limits are kept by the one process that ever sends to it. SKIP LOCKED
+    still keeps two processes from taking one row should the shares overlap.
+    """
+
+    def __init__(self, sessions: SessionFactory, lease_seconds: float = 30.0, share: tuple[int, int] = (0, 1)) -> None:
         self._sessions = sessions
         self.lease = timedelta(seconds=lease_seconds)
+        self.share = share
 
     async def claim(self, platform: str, limit: int) -> list[Claimed]:
         now = utcnow()
@@ -112,6 +121,9 @@ class DeliveryQueue:
                 .order_by(Delivery.next_attempt_at, Delivery.id)
                 .limit(limit)
             )
+            index, count = self.share
+            if count > 1:
+                pick = pick.where(Delivery.chat_id % count == index)
             if is_postgres(session):
                 pick = pick.with_for_update(of=Delivery, skip_locked=True)
             ids = list((await session.execute(pick)).scalars())
