@@ -98,11 +98,19 @@ def _tag_names(tags: list[TagView] | tuple[TagView, ...]) -> str:
 
 
 class Commands:
-    def __init__(self, catalog: Catalog, search: Search, subscriptions: Subscriptions, flood: FloodGuard | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        search: Search,
+        subscriptions: Subscriptions,
+        flood: FloodGuard | None = None,
+        on_command: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._catalog = catalog
         self._search = search
         self._subscriptions = subscriptions
         self._flood = flood
+        self._on_command = on_command  # (platform, command): for metrics
         self._handlers = {
             "start": self.start,
             "help": self.help,
@@ -156,6 +164,8 @@ class Commands:
 
     async def run(self, caller: Caller, name: str, args: str = "") -> Reply:
         handler = self._handlers.get(name.lower())
+        if self._on_command is not None:
+            self._on_command(caller.chat.platform, name.lower() if handler is not None else "unknown")
         if handler is None:
             return _refuse(f"There's no /{name[:32]} command. Send ", Span("/help", code=True), " for the list.")
         args = clean_input(args)
