@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.http.metrics import Metrics
 from bot.settings import Settings
 from content import db
 from content.catalog import Catalog
@@ -16,6 +17,10 @@ from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stor
 from content.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from aiohttp import web
+
     from adapters.discord.client import DiscordConfig, DiscordRunner
     from adapters.telegram.app import TelegramRunner
 
@@ -32,6 +37,7 @@ class Core:
     writer: StoryWriter
     importer: StoryImporter
     publisher: Publisher
+    metrics: Metrics  # Prometheus metrics: served on /metrics, updated by commands and workers
 
     async def prepare(self, *, seed: bool | None = None) -> None:
         """Migrate; on an empty database, load the sample library (unless told not to)."""
@@ -52,8 +58,23 @@ def build_core(settings: Settings) -> Core:
     writer = StoryWriter(sessions)
     subscriptions = Subscriptions(sessions)
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
-    commands = Commands(catalog, Search(sessions), subscriptions, flood)
-    return Core(settings, engine, sessions, catalog, commands, subscriptions, writer, StoryImporter(writer), Publisher(sessions, writer))
+    metrics = Metrics()
+    commands = Commands(catalog, Search(sessions), subscriptions, flood, on_command=metrics.count_command)
+    publisher = Publisher(sessions, writer)
+    return Core(settings, engine, sessions, catalog, commands, subscriptions, writer, StoryImporter(writer), publisher, metrics)
+
+
+def build_http_app(
+    core: Core, routes: list[web.RouteDef] | None = None, adapters: Mapping[str, Callable[[], bool]] | None = None
+) -> web.Application:
+    """The HTTP server: health, metrics, the publishing API (bearer API_TOKEN) and the adapters' routes."""
+    from adapters.http.api import PublishingApi
+    from adapters.http.app import build_app
+    from content.reports import Reports
+
+    token = core.settings.api_token.get_secret_value() if core.settings.api_token is not None else None
+    api = PublishingApi(core.publisher, Reports(core.sessions, core.catalog), token)
+    return build_app(lambda: db.ping(core.engine), routes, api=api, metrics=core.metrics, adapters=adapters)
 
 
 def build_telegram(core: Core) -> "TelegramRunner | None":
@@ -118,7 +139,8 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
     workers = [
         DeliveryWorker(queue, sender, RateLimiter(limits[sender.platform]), pushes.message, policy,
-                       poll_interval=settings.delivery_poll_seconds)
+                       poll_interval=settings.delivery_poll_seconds,
+                       on_outcome=lambda platform, item, outcome: core.metrics.delivery_outcome(platform, outcome, item.created_at))
         for sender in senders
     ]
     core.publisher.on_queued(lambda: [worker.wake.set() for worker in workers])

@@ -15,8 +15,7 @@ import sys
 from aiohttp import web
 
 from adapters.console import ConsoleSender, run_console
-from adapters.http.app import build_app
-from bot.composition import Core, build_discord, build_senders, build_telegram, build_workers
+from bot.composition import Core, build_discord, build_http_app, build_senders, build_telegram, build_workers
 from content import db
 
 log = logging.getLogger("explainer_bot")
@@ -38,7 +37,7 @@ async def serve(
     try:
         if "api" in roles:
             routes = [r for r in (telegram.webhook_route() if telegram else None,) if r is not None]
-            runner = web.AppRunner(build_app(lambda: db.ping(core.engine), routes), access_log=None)
+            runner = web.AppRunner(build_http_app(core, routes, adapters=adapter_checks(telegram, discord_runner)), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.api_host, settings.api_port).start()
             log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
@@ -81,6 +80,20 @@ async def serve(
             await part.stop()
         if runner is not None:
             await runner.cleanup()
+
+
+def adapter_checks(telegram, discord_runner) -> dict:  # noqa: ANN001
+    """For /healthz: is each configured platform connected?"""
+    checks: dict = {}
+    if telegram is not None:
+        app = telegram.application
+        checks["telegram"] = lambda: app.running and (
+            telegram.config.mode == "webhook" or bool(app.updater is not None and app.updater.running)
+        )
+    if discord_runner is not None:
+        client = discord_runner.client
+        checks["discord"] = lambda: client.is_ready() and not client.is_closed()
+    return checks
 
 
 async def console_with_pushes(core: Core) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -65,13 +66,15 @@ class _Term(BaseModel):
     def _term_has_letters(cls, value: str) -> str:
         if not key_of(value):
             raise ValueError("needs at least one letter or digit")
+        if len(key_of(value)) > 80:
+            raise ValueError("is too long once normalised (at most 80 letters and digits)")
         return value
 
     @field_validator("aliases")
     @classmethod
     def _aliases_fit(cls, value: list[str]) -> list[str]:
         for alias in value:
-            if not key_of(alias) or len(alias) > 80:
+            if not key_of(alias) or len(alias) > 80 or len(key_of(alias)) > 80:
                 raise ValueError(f"alias {alias[:40]!r} must have letters or digits and at most 80 characters")
         return [alias.strip() for alias in value]
 
@@ -107,7 +110,10 @@ class _Story(BaseModel):
             raise ValueError("must be an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)  # no offset given: taken as UTC
-        return moment.astimezone(timezone.utc)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError("is out of range") from None
 
     @field_validator("summary")
     @classmethod
@@ -125,7 +131,7 @@ class _Story(BaseModel):
             name = " ".join(name.lstrip("#").split())
             if not key_of(name):
                 raise ValueError(f"tag {name[:40]!r} needs at least one letter or digit")
-            if len(name) > 40:
+            if len(name) > 40 or len(key_of(name)) > 64:
                 raise ValueError(f"tag {name[:40]!r}... is longer than 40 characters")
             seen.setdefault(key_of(name), name)
         return list(seen.values())
@@ -164,9 +170,32 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     return field, message.removeprefix("Value error, ")
 
 
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any, path: str) -> str | None:
+    """The field holding a NUL or a lone surrogate (no database stores them), if any."""
+    if isinstance(value, str):
+        return path if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
 def story_from_mapping(data: Any, source: str) -> StoryDraft:
     if not isinstance(data, dict):
         raise StoryFileError(source, "front matter", "must be a mapping of keys to values")
+    bad = _unstorable(data, "")
+    if bad:
+        raise StoryFileError(source, bad, "contains a NUL or an invalid (surrogate) character")
     try:
         parsed = _Story.model_validate(data)
     except ValidationError as exc:

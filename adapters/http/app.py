@@ -1,23 +1,88 @@
-"""The project's aiohttp server: health checks, and the routes adapters bring
-(Telegram's webhook); the publishing API is added on top of it."""
+"""The project's aiohttp server: health checks, metrics, the publishing API
+and the routes adapters bring (Telegram's webhook)."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from adapters.http.api import MAX_BODY, PublishingApi, json_errors
+from adapters.http.metrics import Metrics
+from adapters.http.openapi import openapi_document
+
+log = logging.getLogger(__name__)
+
 HealthCheck = Callable[[], Awaitable[None]]
+# name -> "is it connected now?", asked at each health check
+AdapterChecks = Mapping[str, Callable[[], bool]]
+HEALTH_TIMEOUT = 5.0
+
+METRICS_KEY = web.AppKey("metrics", Metrics)
 
 
-def build_app(health: HealthCheck, routes: list[web.RouteDef] | None = None) -> web.Application:
+def build_app(
+    health: HealthCheck,
+    routes: list[web.RouteDef] | None = None,
+    *,
+    api: PublishingApi | None = None,
+    metrics: Metrics | None = None,
+    adapters: AdapterChecks | None = None,
+) -> web.Application:
+    """`health` raises when the database is unreachable. `api` adds the
+    publishing API under /api/ (with its OpenAPI document). `metrics` is
+    served on /metrics (the app makes its own when none is given).
+    `adapters` is read at every health check, so entries may be added
+    after the app is built (as each adapter starts)."""
+    metrics = metrics if metrics is not None else Metrics()
+
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            await health()
+            await asyncio.wait_for(health(), HEALTH_TIMEOUT)
+            database = "ok"
         except Exception as exc:  # any failure of the database is "unhealthy"
-            return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
-        return web.json_response({"status": "ok", "database": "ok"})
+            log.warning("health check: database unreachable: %s: %s", type(exc).__name__, exc)
+            database = "down"
+        body: dict = {"status": "ok", "database": database}
+        healthy = database == "ok"
+        if adapters is not None:
+            states = {}
+            for name, connected in dict(adapters).items():
+                try:
+                    up = bool(connected())
+                except Exception:
+                    log.exception("health check of adapter %s failed", name)
+                    up = False
+                states[name] = "ok" if up else "down"
+                healthy = healthy and up
+            body["adapters"] = states
+        if not healthy:
+            body["status"] = "unavailable"
+        return web.json_response(body, status=200 if healthy else 503)
 
-    app = web.Application(client_max_size=1024 * 1024)
+    async def scrape(request: web.Request) -> web.Response:
+        if api is not None:
+            try:
+                metrics.set_queue_depth(await asyncio.wait_for(api.reports.queue_depth(), HEALTH_TIMEOUT))
+            except Exception as exc:  # a scrape still answers; the gauge says "unknown"
+                log.warning("metrics: queue depth unavailable: %s: %s", type(exc).__name__, exc)
+                metrics.set_queue_depth(math.nan)
+        body, content_type = metrics.exposition(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    app[METRICS_KEY] = metrics
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", scrape)
+    if api is not None:
+        document = openapi_document()
+
+        async def openapi(_request: web.Request) -> web.Response:
+            return web.json_response(document)
+
+        app.router.add_get("/api/openapi.json", openapi)
+        app.add_routes(api.routes())
     app.add_routes(routes or [])
     return app

@@ -144,3 +144,20 @@ async def test_seeding_happens_once_and_can_be_turned_off(blank: Core) -> None:
     assert seeded == len(list(LIBRARY.glob("*.md")))
     await blank.prepare()
     assert await count(blank, Story) == seeded
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"published_at": "0001-01-01T00:00:00+01:00"}, "published_at", "out of range"),
+        ({"body": "a\x00b"}, "body", "NUL"),
+        ({"terms": [{"term": "x", "definition": "lone \ud800 surrogate"}]}, "terms[0].definition", "surrogate"),
+    ],
+)
+def test_values_no_database_can_store_are_refused(change: dict, field: str, problem: str) -> None:
+    from content.storyfile import story_from_mapping
+
+    base = {"title": "T", "summary": "S", "category": "AI", "published_at": "2026-01-01T00:00:00Z", "tags": ["A"]}
+    with pytest.raises(StoryFileError) as caught:
+        story_from_mapping({**base, **change}, "request")
+    assert caught.value.field == field and problem in caught.value.problem

@@ -1,0 +1,283 @@
+"""The publishing API: the newsroom posts stories; anyone may read them and
+how their pushes are going.
+
+A story posted here passes the same validation as a story file
+(`content.storyfile.story_from_mapping`) and is published as `explainer-bot
+publish` publishes: saved, and when new, its pushes queued in the same
+transaction. A request refused for any reason writes nothing.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from content.errors import StoryFileError
+from content.keys import SLUG_MAX, key_of
+from content.publishing import Published, Publisher
+from content.reports import DeliveryReport, Reports
+from content.storyfile import FIELDS, StoryDraft, story_from_mapping
+from content.views import StoryDetail, StoryView
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # bytes of a POST /api/stories request body
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+API_FIELDS = (*FIELDS, "body")
+TERM_FIELDS = ("term", "definition", "aliases")
+# What the database can hold in a key column (tags.key, terms.key, term_aliases.key).
+TAG_KEY_MAX, TERM_KEY_MAX = 64, 80
+REALM = "explainer-bot"
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL, and lone surrogates (not UTF-8)
+
+
+class Refused(Exception):
+    """A request answered with an error; nothing was written."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().__init__(body.get("error", ""))
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body, status=self.status, headers=self.headers)
+
+
+def invalid(field: str, problem: str) -> Refused:
+    return Refused(422, {"error": f"{field}: {problem}", "field": field, "problem": problem})
+
+
+# ----- JSON shapes ----------------------------------------------------------
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def story_json(view: StoryView) -> dict[str, Any]:
+    return {
+        "slug": view.slug,
+        "title": view.title,
+        "summary": view.summary,
+        "category": view.category,
+        "published_at": iso(view.published_at),
+        "url": view.url,
+        "tags": list(view.tags),
+    }
+
+
+def detail_json(detail: StoryDetail) -> dict[str, Any]:
+    return {
+        **story_json(detail.story),
+        "body": detail.body,
+        "glossary": [{"term": entry.name, "definition": entry.definition} for entry in detail.glossary],
+    }
+
+
+def report_json(report: DeliveryReport) -> dict[str, Any]:
+    return {
+        "slug": report.slug,
+        "total": report.total,
+        "by_status": report.by_status,
+        "by_platform": report.by_platform,
+        "failures": [
+            {"platform": f.platform, "chat_id": f.chat_id, "status": f.status, "attempts": f.attempts, "error": f.error}
+            for f in report.failures
+        ],
+    }
+
+
+# ----- the request body -----------------------------------------------------
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise Refused(400, {"error": "malformed JSON: the body is empty; send the story as a JSON object"})
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise Refused(400, {"error": "malformed JSON: the body is not UTF-8"}) from None
+    except RecursionError:
+        raise Refused(400, {"error": "malformed JSON: nested too deeply"}) from None
+    except ValueError as exc:
+        raise Refused(400, {"error": f"malformed JSON: {exc}"}) from None
+
+
+def _storable_text(value: Any, field: str) -> None:
+    """Text the databases cannot hold (a NUL, a lone surrogate) is refused, not crashed on."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise invalid(field, "must not contain NUL characters or unpaired surrogates")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable_text(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable_text(item, f"{field}[{index}]")
+
+
+def validate_story(data: Any) -> StoryDraft:
+    if not isinstance(data, dict):
+        raise invalid("story", "must be a JSON object of the story's fields")
+    try:
+        draft = story_from_mapping(data, "request")
+    except StoryFileError as error:
+        problem = error.problem
+        if problem.startswith("unknown key"):
+            allowed = TERM_FIELDS if "." in error.field else API_FIELDS
+            problem = f"unknown key (allowed: {', '.join(allowed)})"
+        raise invalid(error.field, problem) from None
+    except OverflowError:  # a date at the very edge of the calendar, moved to UTC
+        raise invalid("published_at", "out of range once converted to UTC") from None
+    _storable_text(data, "")
+    # Keys are stored in columns of fixed width; a few characters grow under
+    # Unicode normalisation (e.g. U+FDFA becomes 18 letters).
+    for name in draft.tags:
+        if len(key_of(name)) > TAG_KEY_MAX:
+            raise invalid("tags", f"tag {name[:40]!r} is too long once normalised")
+    for index, term in enumerate(draft.terms):
+        if len(key_of(term.term)) > TERM_KEY_MAX:
+            raise invalid(f"terms[{index}].term", "too long once normalised")
+        if any(len(key_of(alias)) > TERM_KEY_MAX for alias in term.aliases):
+            raise invalid(f"terms[{index}].aliases", "an alias is too long once normalised")
+    return draft
+
+
+# ----- the routes -----------------------------------------------------------
+@dataclass
+class PublishingApi:
+    """`POST /api/stories` (bearer token) and the read routes (open)."""
+
+    publisher: Publisher
+    reports: Reports
+    token: str | None  # API_TOKEN; None: publishing is refused
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/stories", self.publish),
+            web.get("/api/stories", self.list_stories),
+            web.get("/api/stories/{slug}", self.story),
+            web.get("/api/stories/{slug}/deliveries", self.deliveries),
+        ]
+
+    # ----- POST /api/stories ----------------------------------------------
+    def _authorize(self, request: web.Request) -> None:
+        if self.token is None:
+            raise Refused(403, {"error": "publishing is disabled: API_TOKEN is not set on the server"})
+        scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            raise Refused(
+                401, {"error": "a bearer token is required: Authorization: Bearer <API_TOKEN>"},
+                {"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+            )
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.token.encode("utf-8")):
+            raise Refused(
+                401, {"error": "wrong bearer token"},
+                {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
+            )
+
+    @staticmethod
+    async def _body(request: web.Request) -> bytes:
+        too_large = Refused(413, {"error": f"the request body is larger than {MAX_BODY} bytes (1 MiB)"})
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise too_large
+        try:
+            return await request.read()  # the app's client_max_size is MAX_BODY
+        except web.HTTPRequestEntityTooLarge:
+            raise too_large from None
+
+    async def _publish(self, draft: StoryDraft) -> Published:
+        try:
+            return await self.publisher.publish(draft)
+        except IntegrityError:
+            # Another request created the same slug (or tag, or term) between our
+            # read and our write; with that row in place the second try updates.
+            log.info("publish of %s raced another writer; trying again", draft.slug)
+            return await self.publisher.publish(draft)
+
+    async def publish(self, request: web.Request) -> web.Response:
+        try:
+            self._authorize(request)
+            draft = validate_story(parse_json(await self._body(request)))
+        except Refused as refused:
+            return refused.response()
+        published = await self._publish(draft)
+        created = published.outcome == "created"
+        body = {"slug": published.slug, "outcome": published.outcome, "deliveries_queued": published.deliveries_queued}
+        headers = {"Location": f"/api/stories/{published.slug}"} if created else None
+        log.info("API published %s: %s, %d deliveries queued", published.slug, published.outcome, published.deliveries_queued)
+        return web.json_response(body, status=201 if created else 200, headers=headers)
+
+    # ----- the read routes --------------------------------------------------
+    async def list_stories(self, request: web.Request) -> web.Response:
+        raw = request.query.get("limit")
+        limit = DEFAULT_LIMIT
+        if raw is not None:
+            if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+                return invalid("limit", f"must be a whole number from 1 to {MAX_LIMIT}").response()
+            limit = int(raw)
+        tag = None
+        name = request.query.get("tag")
+        if name is not None:
+            tag = await self.reports.tag(name)
+            if tag is None:
+                return web.json_response({"error": f"unknown tag: {name}", "tag": name}, status=404)
+        stories = await self.reports.latest(limit, tag)
+        return web.json_response({"stories": [story_json(view) for view in stories]})
+
+    @staticmethod
+    def _slug(request: web.Request) -> str | None:
+        """The path's slug when it could be one (anything else cannot be stored, so is unknown)."""
+        slug = request.match_info["slug"]
+        return slug if len(slug) <= SLUG_MAX and _SLUG.fullmatch(slug) else None
+
+    @staticmethod
+    def _no_story(request: web.Request) -> web.Response:
+        slug = request.match_info["slug"]
+        return web.json_response({"error": f"no story with slug {slug[:80]!r}", "slug": slug}, status=404)
+
+    async def story(self, request: web.Request) -> web.Response:
+        slug = self._slug(request)
+        detail = await self.reports.story(slug) if slug else None
+        if detail is None:
+            return self._no_story(request)
+        return web.json_response(detail_json(detail))
+
+    async def deliveries(self, request: web.Request) -> web.Response:
+        slug = self._slug(request)
+        report = await self.reports.deliveries(slug) if slug else None
+        if report is None:
+            return self._no_story(request)
+        return web.json_response(report_json(report))
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Under /api/, aiohttp's own refusals (unknown path, wrong method) and
+    unexpected failures answer in JSON like the rest of the API."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return web.json_response({"error": exc.reason.lower()}, status=exc.status, headers=headers)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.json_response({"error": "internal error"}, status=500)

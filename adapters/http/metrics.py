@@ -1,0 +1,74 @@
+"""The bot's Prometheus metrics, in a registry of their own.
+
+One `Metrics` is built by the composition root and handed to the HTTP app
+(which serves it on `GET /metrics`) and to whatever counts things: command
+handling, the delivery workers. Each instance owns its registry, so several
+apps (tests, several bots in one process) never share or clash over series.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+
+# Publish to sent: from well under a second (an idle worker woken by the
+# publish) to hours (a large fan-out under the platforms' rate limits).
+LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, math.inf)
+
+
+def _snake(name: str) -> str:
+    """`RateLimited` -> `rate_limited`: an outcome's class name as a label value."""
+    return "".join(f"_{ch.lower()}" if ch.isupper() and i else ch.lower() for i, ch in enumerate(name))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.commands = Counter(
+            "explainer_commands_total", "Commands handled, by platform and command.",
+            ["platform", "command"], registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "explainer_deliveries_total",
+            "Push attempts by platform and outcome (sent, rate_limited, refused, moved, failed, ...).",
+            ["platform", "outcome"], registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "explainer_delivery_latency_seconds", "Time from a story's publish to its push being sent, by platform.",
+            ["platform"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "explainer_delivery_queue_depth", "Deliveries waiting to be sent (pending rows), read at scrape time.",
+            registry=self.registry,
+        )
+
+    # ----- what the rest of the code calls --------------------------------
+    def count_command(self, platform: str, command: str) -> None:
+        self.commands.labels(platform=platform, command=command).inc()
+
+    def count_delivery(self, platform: str, outcome: str) -> None:
+        self.deliveries.labels(platform=platform, outcome=outcome).inc()
+
+    def observe_delivery_latency(self, platform: str, seconds: float) -> None:
+        self.delivery_latency.labels(platform=platform).observe(max(seconds, 0.0))
+
+    def set_queue_depth(self, pending: float) -> None:
+        self.queue_depth.set(pending)
+
+    def delivery_outcome(self, platform: str, outcome: object, queued_at: datetime | None = None) -> None:
+        """Count one push attempt by its outcome's kind (`Sent` -> "sent", `RateLimited` ->
+        "rate_limited", ...); a sent one also times publish-to-sent from `queued_at`
+        (the delivery row's creation, which is the publish)."""
+        label = _snake(type(outcome).__name__)
+        self.count_delivery(platform, label)
+        if label == "sent" and queued_at is not None:
+            self.observe_delivery_latency(platform, (datetime.now(timezone.utc) - queued_at).total_seconds())
+
+    # ----- exposition -----------------------------------------------------
+    def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The registry and its content type: Prometheus' text format, or
+        OpenMetrics when the scraper's Accept header asks for it."""
+        encode, content_type = choose_encoder(accept or "")
+        return encode(self.registry), content_type

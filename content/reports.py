@@ -1,0 +1,99 @@
+"""The read side of the publishing API: stories as it lists them, and how a
+story's pushes are going. Plain views out, no ORM objects; the story queries
+are the catalog's own, so the API and the commands list stories alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from content.catalog import Catalog
+from content.db import SessionFactory
+from content.keys import key_of
+from content.models import Chat, Delivery, Story
+from content.views import StoryDetail, StoryView, TagView
+
+# Every state a delivery row goes through: pending -> sending (leased) -> sent | failed | skipped.
+STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+# Rows that will not be sent: given up after retries, or skipped because the chat refused the bot.
+UNDELIVERED = ("failed", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class UndeliveredPush:
+    platform: str
+    chat_id: str  # the platform's id of the chat
+    status: str  # failed | skipped
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    slug: str
+    total: int
+    by_status: dict[str, int]  # every status, zero included
+    by_platform: dict[str, dict[str, int]]  # platforms with rows; every status under each
+    failures: tuple[UndeliveredPush, ...]  # oldest first, at most `failure_limit`
+
+
+class Reports:
+    def __init__(self, sessions: SessionFactory, catalog: Catalog) -> None:
+        self._sessions = sessions
+        self._catalog = catalog
+
+    # ----- stories --------------------------------------------------------
+    async def tag(self, name: str) -> TagView | None:
+        """The tag a reader's spelling names (`xAI`, `#xai`, `Elon Musk`), if it exists."""
+        return (await self._catalog.keys()).tags.get(key_of(name))
+
+    async def latest(self, limit: int, tag: TagView | None = None) -> list[StoryView]:
+        return await self._catalog.latest(limit, 0, tag.id if tag is not None else None)
+
+    async def story(self, slug: str) -> StoryDetail | None:
+        return await self._catalog.story(slug)
+
+    # ----- deliveries -----------------------------------------------------
+    async def deliveries(self, slug: str, failure_limit: int = 100) -> DeliveryReport | None:
+        """Counts of a story's delivery rows by status and by platform, and the
+        rows that will not be sent; None when no story has this slug."""
+        async with self._sessions() as session:
+            story_id = (await session.execute(select(Story.id).where(Story.slug == slug))).scalar_one_or_none()
+            if story_id is None:
+                return None
+            counts = (
+                await session.execute(
+                    select(Chat.platform, Delivery.status, func.count())
+                    .join(Chat, Chat.id == Delivery.chat_id)
+                    .where(Delivery.story_id == story_id)
+                    .group_by(Chat.platform, Delivery.status)
+                    .order_by(Chat.platform, Delivery.status)
+                )
+            ).all()
+            failures = (
+                await session.execute(
+                    select(Chat.platform, Chat.platform_chat_id, Delivery.status, Delivery.attempts, Delivery.last_error)
+                    .join(Chat, Chat.id == Delivery.chat_id)
+                    .where(Delivery.story_id == story_id, Delivery.status.in_(UNDELIVERED))
+                    .order_by(Delivery.id)
+                    .limit(failure_limit)
+                )
+            ).all()
+        by_status = dict.fromkeys(STATUSES, 0)
+        by_platform: dict[str, dict[str, int]] = {}
+        for platform, status, count in counts:
+            by_status[status] = by_status.get(status, 0) + count
+            by_platform.setdefault(platform, dict.fromkeys(STATUSES, 0))[status] = count
+        return DeliveryReport(
+            slug=slug,
+            total=sum(by_status.values()),
+            by_status=by_status,
+            by_platform=by_platform,
+            failures=tuple(UndeliveredPush(*row) for row in failures),
+        )
+
+    async def queue_depth(self) -> int:
+        """Deliveries waiting to be sent (pending rows, due or backing off)."""
+        async with self._sessions() as session:
+            return (await session.execute(select(func.count()).select_from(Delivery).where(Delivery.status == "pending"))).scalar_one()
