@@ -65,6 +65,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's URL, and Telegram's URLs hold the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     core = build_core(settings)
     try:
         if command == "migrate":

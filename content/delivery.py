@@ -150,6 +150,17 @@ class DeliveryQueue:
                 for r in rows.all()
             ]
 
+    async def renew(self, ids: list[int]) -> None:
+        """Extend the lease of rows still being worked on, so nobody else takes them."""
+        if not ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), Delivery.status == "sending")
+                .values(lease_until=utcnow() + self.lease)
+            )
+
     async def sent(self, item: Claimed, message_id: str | None) -> None:
         await self._set(item.id, status="sent", platform_message_id=message_id, sent_at=utcnow(), lease_until=None, last_error=None)
 
@@ -244,19 +255,43 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """One batch: claim, send concurrently under the limits, record. Returns rows handled."""
-        claimed = await self.queue.claim(self.sender.platform, self.batch)
+        # No more than the limits let go out well within one lease.
+        lease = self.queue.lease.total_seconds()
+        size = max(1, min(self.batch, int(self.limiter.limits.per_second * lease / 2)))
+        claimed = await self.queue.claim(self.sender.platform, size)
         if claimed:
-            await asyncio.gather(*(self._deliver(item) for item in claimed))
+            unsent = {item.id for item in claimed}
+            heartbeat = asyncio.create_task(self._keep_leases(unsent, lease / 3))
+            try:
+                await asyncio.gather(*(self._deliver(item, unsent) for item in claimed))
+            finally:
+                heartbeat.cancel()
         if len(self._messages) > 1000:
             self._messages.clear()
         return len(claimed)
+
+    async def _keep_leases(self, unsent: set[int], every: float) -> None:
+        # A 429 pause or a group's per-minute limit can hold rows past their
+        # lease; renewing keeps another worker from sending them too.
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.queue.renew(sorted(unsent))
+            except Exception:
+                log.exception("could not renew delivery leases")
 
     async def _message(self, story_id: int) -> Message | None:
         if story_id not in self._messages:
             self._messages[story_id] = await self._story_message(story_id)
         return self._messages[story_id]
 
-    async def _deliver(self, item: Claimed) -> None:
+    async def _deliver(self, item: Claimed, unsent: set[int]) -> None:
+        try:
+            await self._deliver_one(item)
+        finally:
+            unsent.discard(item.id)
+
+    async def _deliver_one(self, item: Claimed) -> None:
         message = await self._message(item.story_id)
         if message is None:
             await self.queue.failed(item, "the story no longer exists")

@@ -29,6 +29,7 @@ class RateLimiter:
         self._next_chat: dict[str, float] = {}
         self._group_sends: dict[str, deque[float]] = {}
         self._paused_until = 0.0
+        self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         """The platform said 429: nobody sends until `seconds` from now."""
@@ -49,11 +50,6 @@ class RateLimiter:
             self._next_chat[chat] = at + self.limits.per_chat_interval
         return at
 
-    def _global_slot(self) -> float:
-        at = max(self._clock(), self._next_global, self._paused_until)
-        self._next_global = at + 1.0 / self.limits.per_second
-        return at
-
     async def _until(self, moment: float) -> None:
         delay = moment - self._clock()
         if delay > 0:
@@ -63,7 +59,11 @@ class RateLimiter:
         # The chat's own limit first, without holding a global slot meanwhile,
         # so one busy chat never delays messages to the others.
         await self._until(self._chat_slot(chat, group))
-        await self._until(self._global_slot())
+        # The overall slot is taken when the message is about to go, one at a
+        # time: after a stall the missed slots are not sent in a burst.
+        async with self._lock:
+            await self._until(max(self._next_global, self._paused_until))
+            self._next_global = self._clock() + 1.0 / self.limits.per_second
         # A pause that began while this message waited still applies to it.
         while self._paused_until > self._clock():
             await self._until(self._paused_until)
