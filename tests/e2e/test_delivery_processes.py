@@ -239,9 +239,9 @@ async def test_a_killed_worker_loses_nothing_and_repeats_only_what_was_in_flight
 
 # ----- two workers sharing one bot ----------------------------------------------------------------------
 
+# Several worker processes need PostgreSQL (row locks, LISTEN/NOTIFY): SQLite is one process's database.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig) -> None:
-    if not rig.url.startswith("postgresql"):
-        pytest.skip("several worker processes need PostgreSQL (row locks, LISTEN/NOTIFY); SQLite is one process's database")
     chats, overall = 600, 60
     await rig.followers(chats)
     workers = [
