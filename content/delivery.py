@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from content.db import SessionFactory
 from content.dialect import insert_for, is_postgres
@@ -162,7 +162,19 @@ class DeliveryQueue:
             )
 
     async def sent(self, item: Claimed, message_id: str | None) -> None:
-        await self._set(item.id, status="sent", platform_message_id=message_id, sent_at=utcnow(), lease_until=None, last_error=None)
+        await self.sent_many([(item.id, message_id)])
+
+    async def sent_many(self, done: list[tuple[int, str | None]]) -> None:
+        """Record many sends in one transaction (one statement, executed per row)."""
+        if not done:
+            return
+        statement = (
+            update(Delivery.__table__)
+            .where(Delivery.__table__.c.id == bindparam("delivery_id"))
+            .values(status="sent", platform_message_id=bindparam("message_id"), sent_at=utcnow(), lease_until=None, last_error=None)
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(statement, [{"delivery_id": i, "message_id": m} for i, m in done])
 
     async def later(self, item: Claimed, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
         values: dict = {"status": "pending", "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
@@ -237,6 +249,11 @@ class DeliveryWorker:
         self.wake = asyncio.Event()
         self._on_outcome = on_outcome
         self._messages: dict[int, Message | None] = {}
+        # Sends are recorded in groups: one transaction per row would cost
+        # more than the send. A crash loses at most this group's records,
+        # whose messages count as in flight and may go out twice.
+        self._sent: list[tuple[int, str | None]] = []
+        self._flushed_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -266,6 +283,7 @@ class DeliveryWorker:
                 await asyncio.gather(*(self._deliver(item, unsent) for item in claimed))
             finally:
                 heartbeat.cancel()
+                await self._flush()
         if len(self._messages) > 1000:
             self._messages.clear()
         return len(claimed)
@@ -312,9 +330,16 @@ class DeliveryWorker:
             return
         await self.queue.failed(item, "the chat kept moving")
 
+    async def _flush(self) -> None:
+        done, self._sent = self._sent, []
+        self._flushed_at = asyncio.get_running_loop().time()
+        await self.queue.sent_many(done)
+
     async def _record(self, item: Claimed, outcome: Outcome) -> None:
         if isinstance(outcome, Sent):
-            await self.queue.sent(item, outcome.message_id)
+            self._sent.append((item.id, outcome.message_id))
+            if len(self._sent) >= 50 or asyncio.get_running_loop().time() - self._flushed_at > 0.5:
+                await self._flush()
         elif isinstance(outcome, RateLimited):
             self.limiter.pause(outcome.retry_after)
             await self.queue.later(item, outcome.retry_after, f"rate limited for {outcome.retry_after:g} s", count_attempt=False)

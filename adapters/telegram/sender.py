@@ -23,9 +23,16 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self._rendered: tuple[Message, object] | None = None
+
+    def _outgoing(self, message: Message):  # noqa: ANN202
+        # A fan-out sends one message to many chats: render it once.
+        if self._rendered is None or self._rendered[0] is not message:
+            self._rendered = (message, outgoing(message))
+        return self._rendered[1]
 
     async def send(self, chat: ChatRef, message: Message) -> Outcome:
-        out = outgoing(message)
+        out = self._outgoing(message)
         first_id: str | None = None
         try:
             for i, text in enumerate(out.texts):
