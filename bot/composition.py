@@ -162,12 +162,14 @@ async def build_senders(core: Core, telegram, discord_runner) -> tuple[list, lis
     if settings.telegram_bot_token is not None:
         from telegram import Bot
 
+        from adapters.telegram.request import AiohttpRequest
         from adapters.telegram.sender import TelegramSender
 
         if telegram is not None:
             bot = telegram.application.bot
         else:
-            bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url)
+            bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url,
+                      request=AiohttpRequest())
             await bot.initialize()
             to_stop.append(_Closing(bot.shutdown))
         senders.append(TelegramSender(bot))

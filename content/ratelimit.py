@@ -8,9 +8,10 @@ pauses the whole platform for the time the platform asked.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -22,10 +23,22 @@ class Limits:
 
 
 class RateLimiter:
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    # The platforms count a second's sends where they arrive. Spacing alone lets
+    # 31 sends at 30/s span exactly one second on this side, and a few ms of
+    # jitter on the way (a busy event loop, the network) then put 31 in one
+    # platform second: a 429. So besides the spacing, of the last n = ceil(per_second)
+    # sends the first and the next are at least n / per_second and this margin apart.
+    WINDOW_MARGIN = 0.02  # seconds
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.limits = limits
         self._clock = clock
+        self._sleep = sleep
         self._next_global = 0.0
+        window_sends = max(1, math.ceil(limits.per_second))
+        self._released: deque[float] = deque(maxlen=window_sends)
+        self._window = window_sends / limits.per_second + self.WINDOW_MARGIN
         self._next_chat: dict[str, float] = {}
         self._group_sends: dict[str, deque[float]] = {}
         self._paused_until = 0.0
@@ -53,7 +66,7 @@ class RateLimiter:
     async def _until(self, moment: float) -> None:
         delay = moment - self._clock()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     async def acquire(self, chat: str, group: bool = False) -> None:
         # The chat's own limit first, without holding a global slot meanwhile,
@@ -61,12 +74,19 @@ class RateLimiter:
         await self._until(self._chat_slot(chat, group))
         # The overall slot is taken when the message is about to go, one at a
         # time: after a stall the missed slots are not sent in a burst.
-        async with self._lock:
-            await self._until(max(self._next_global, self._paused_until))
-            self._next_global = self._clock() + 1.0 / self.limits.per_second
-        # A pause that began while this message waited still applies to it.
-        while self._paused_until > self._clock():
-            await self._until(self._paused_until)
+        while True:
+            async with self._lock:
+                moment = max(self._next_global, self._paused_until)
+                if len(self._released) == self._released.maxlen:
+                    moment = max(moment, self._released[0] + self._window)
+                await self._until(moment)
+                now = self._clock()
+                if self._paused_until <= now:
+                    self._released.append(now)
+                    self._next_global = now + 1.0 / self.limits.per_second
+                    break
+            # A 429 came while this message waited: it queues again behind the
+            # pause, instead of going out with the first message after it.
         if len(self._next_chat) > 100_000:
             self._forget_idle()
 

@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from adapters.telegram.bridge import TelegramBridge
+from adapters.telegram.request import AiohttpRequest
 from content.commands import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ class TelegramConfig:
 
 
 def build_application(config: TelegramConfig, bridge: TelegramBridge) -> Application:
-    builder = ApplicationBuilder().token(config.token).base_url(config.base_url).concurrent_updates(64)
+    # Answers and pushes go over aiohttp (see request.py); the one long poll stays on httpx.
+    builder = (ApplicationBuilder().token(config.token).base_url(config.base_url).concurrent_updates(64)
+               .request(AiohttpRequest()))
     if config.mode == "webhook":
         builder = builder.updater(None)
     application = builder.build()
