@@ -168,11 +168,17 @@ async def build_senders(core: Core, telegram, discord_runner) -> tuple[list, lis
         if telegram is not None:
             bot = telegram.application.bot
         else:
+            # Started for getMe: a wrong token stops the worker at once.
             bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url,
                       request=AiohttpRequest())
             await bot.initialize()
             to_stop.append(_Closing(bot.shutdown))
-        senders.append(TelegramSender(bot))
+        # Pushes get a connection pool of their own, so that a fan-out never
+        # keeps the answers to readers' commands waiting for a connection.
+        pushes = AiohttpRequest()
+        await pushes.initialize()
+        to_stop.append(_Closing(pushes.shutdown))
+        senders.append(TelegramSender(bot, pushes))
     if settings.discord_bot_token is not None:
         from adapters.discord.client import point_at
         from adapters.discord.sender import DiscordSender

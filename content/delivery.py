@@ -248,7 +248,7 @@ class DeliveryWorker:
         self.poll_interval = poll_interval
         self.wake = asyncio.Event()
         self._on_outcome = on_outcome
-        self._messages: dict[int, Message | None] = {}
+        self._messages: dict[int, asyncio.Future[Message | None]] = {}
         # Sends are recorded in groups: one transaction per row would cost
         # more than the send. A crash loses at most this group's records,
         # whose messages count as in flight and may go out twice.
@@ -299,9 +299,17 @@ class DeliveryWorker:
                 log.exception("could not renew delivery leases")
 
     async def _message(self, story_id: int) -> Message | None:
-        if story_id not in self._messages:
-            self._messages[story_id] = await self._story_message(story_id)
-        return self._messages[story_id]
+        # A batch's rows ask at once: the first asks the database, the others
+        # wait for its answer. A failed load is forgotten, to be tried again.
+        loading = self._messages.get(story_id)
+        if loading is None:
+            loading = self._messages[story_id] = asyncio.ensure_future(self._story_message(story_id))
+        try:
+            return await asyncio.shield(loading)
+        except Exception:
+            if self._messages.get(story_id) is loading:
+                del self._messages[story_id]
+            raise
 
     async def _deliver(self, item: Claimed, unsent: set[int]) -> None:
         try:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot
 
+from adapters.telegram.request import AiohttpRequest
 from adapters.telegram.sender import TelegramSender
 from bot.composition import Core
 from content.commands import Caller
@@ -66,13 +67,16 @@ async def rig(core: Core) -> AsyncIterator[Rig]:
     await fake.start()
     bot = Bot(fake.token, base_url=f"{fake.url}/bot")
     await bot.initialize()
+    pushes = AiohttpRequest()
+    await pushes.initialize()
     worker = DeliveryWorker(
-        DeliveryQueue(core.sessions, lease_seconds=30), TelegramSender(bot), RateLimiter(Limits(1000.0)),
+        DeliveryQueue(core.sessions, lease_seconds=30), TelegramSender(bot, pushes), RateLimiter(Limits(1000.0)),
         Pushes(core.catalog).message, RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
     )
     try:
         yield Rig(core, fake, worker)
     finally:
+        await pushes.shutdown()
         await bot.shutdown()
         await fake.stop()
 
@@ -90,6 +94,7 @@ async def test_fan_out_reaches_every_follower_once(rig: Rig) -> None:
         (push,) = rig.fake.sent(n)
         assert "Breaking: a <new> model & more" in push.text and "#OpenAI #xAI" in push.text
         assert push.reply_markup["inline_keyboard"][0][0]["callback_data"] == "story:breaking"
+        assert push.link_preview_disabled is False  # a push previews the story's page
     assert rig.fake.sent(99) == [] and rig.fake.errors == []
     rows = await rig.rows()
     assert {r.status for r in rows} == {"sent"} and all(r.platform_message_id for r in rows)
