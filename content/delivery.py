@@ -113,20 +113,28 @@ class DeliveryQueue:
             and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
             and_(Delivery.status == "sending", Delivery.lease_until < now),  # its worker died
         )
+        # Two picks, each an ordered range of ix_deliveries_due, so a claim
+        # reads its batch and not the whole fan-out: rows whose worker died
+        # first (they have waited longest), then pending rows, oldest first.
+        picks = (
+            select(Delivery.id)
+            .where(Delivery.platform == platform, Delivery.status == "sending", Delivery.lease_until < now)
+            .order_by(Delivery.next_attempt_at, Delivery.id),
+            select(Delivery.id)
+            .where(Delivery.platform == platform, Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id),
+        )
         async with self._sessions.begin() as session:
-            pick = (
-                select(Delivery.id)
-                .join(Chat, Chat.id == Delivery.chat_id)
-                .where(Chat.platform == platform, due)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-            )
-            index, count = self.share
-            if count > 1:
-                pick = pick.where(Delivery.chat_id % count == index)
-            if is_postgres(session):
-                pick = pick.with_for_update(of=Delivery, skip_locked=True)
-            ids = list((await session.execute(pick)).scalars())
+            ids: list[int] = []
+            for pick in picks:
+                index, count = self.share
+                if count > 1:
+                    pick = pick.where(Delivery.chat_id % count == index)
+                if is_postgres(session):
+                    pick = pick.with_for_update(skip_locked=True)
+                ids += (await session.execute(pick.limit(limit - len(ids)))).scalars()
+                if len(ids) >= limit:
+                    break
             if not ids:
                 return []
             # The `due` test again: between the pick and the update another
@@ -223,6 +231,10 @@ class DeliveryQueue:
 
 StoryMessage = Callable[[int], Awaitable[Message | None]]
 
+# Sends are recorded in groups of FLUSH_ROWS, or after FLUSH_SECONDS.
+FLUSH_ROWS = 50
+FLUSH_SECONDS = 0.5
+
 
 class DeliveryWorker:
     """Claims one platform's due rows, sends them within its limits, records what happened."""
@@ -255,37 +267,99 @@ class DeliveryWorker:
         self._sent: list[tuple[int, str | None]] = []
         self._flushed_at = 0.0
 
+    def _claim_size(self) -> int:
+        # No more than the limits let go out well within one lease.
+        lease = self.queue.lease.total_seconds()
+        return max(1, min(self.batch, int(self.limiter.limits.per_second * lease / 2)))
+
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                worked = await self.run_once()
-            except Exception:  # the database away for a moment must not end the worker
-                log.exception("delivery round failed; trying again")
-                worked = 0
-            if worked:
-                continue
-            self.wake.clear()
-            waiters = {asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())}
-            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        """Sends until `stop`, keeping up to a batch of rows in flight: more
+        are claimed as soon as half of them are done, so the platform is not
+        left idle while a batch's slowest sends finish and the next is claimed.
+        On `stop`, the rows in flight are finished and recorded."""
+        in_flight: set[asyncio.Task[None]] = set()
+        unsent: set[int] = set()
+        room, idle = asyncio.Event(), asyncio.Event()  # half the batch done; all of it done
+        size = self._claim_size()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                # Its row stays leased and is claimed again when the lease runs out.
+                log.error("delivery failed unrecorded", exc_info=task.exception())
+            if len(in_flight) <= size // 2:
+                room.set()
+            if not in_flight:
+                idle.set()
+
+        heartbeat = asyncio.create_task(self._keep_leases(unsent, self.queue.lease.total_seconds() / 3))
+        exhausted = worked = False
+        try:
+            while not stop.is_set():
+                free = size - len(in_flight)
+                if not exhausted and free >= max(1, size // 2):
+                    self.wake.clear()  # a publish from now on wakes the wait below
+                    try:
+                        claimed = await self.queue.claim(self.sender.platform, free)
+                    except Exception:  # the database away for a moment must not end the worker
+                        log.exception("could not claim deliveries; trying again")
+                        claimed = []
+                        await asyncio.sleep(min(1.0, self.poll_interval))
+                    room.clear()
+                    if claimed:
+                        idle.clear()
+                    for item in claimed:
+                        unsent.add(item.id)
+                        task = asyncio.create_task(self._deliver(item, unsent))
+                        in_flight.add(task)
+                        task.add_done_callback(finished)
+                    exhausted = len(claimed) < free
+                    worked = worked or bool(claimed)
+                if in_flight:
+                    # Until half the batch is done; with nothing more due, until all
+                    # of it is or a publish wakes us. Recorded sends are flushed
+                    # at least every FLUSH_SECONDS meanwhile.
+                    events = (idle, self.wake, stop) if exhausted else (room, stop)
+                    woke = await self._wait_for(*events, timeout=FLUSH_SECONDS)
+                    if self.wake in woke:
+                        exhausted = False
+                    if self._sent and asyncio.get_running_loop().time() - self._flushed_at >= FLUSH_SECONDS:
+                        await self._flush()
+                    continue
+                await self._flush()
+                if worked or not exhausted:  # rows were there: there may be more at once
+                    worked = exhausted = False
+                    continue
+                await self._wait_for(self.wake, stop, timeout=self.poll_interval)
+                exhausted = False
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+            heartbeat.cancel()
+            await self._flush()
+
+    @staticmethod
+    async def _wait_for(*events: asyncio.Event, timeout: float) -> set[asyncio.Event]:
+        """Waits until one of `events` is set, at most `timeout`; returns those set."""
+        waiters = {asyncio.ensure_future(event.wait()): event for event in events}
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
             for waiter in waiters:
                 waiter.cancel()
+        return {event for event in events if event.is_set()}
 
     async def run_once(self) -> int:
         """One batch: claim, send concurrently under the limits, record. Returns rows handled."""
-        # No more than the limits let go out well within one lease.
-        lease = self.queue.lease.total_seconds()
-        size = max(1, min(self.batch, int(self.limiter.limits.per_second * lease / 2)))
-        claimed = await self.queue.claim(self.sender.platform, size)
+        claimed = await self.queue.claim(self.sender.platform, self._claim_size())
         if claimed:
             unsent = {item.id for item in claimed}
-            heartbeat = asyncio.create_task(self._keep_leases(unsent, lease / 3))
+            heartbeat = asyncio.create_task(self._keep_leases(unsent, self.queue.lease.total_seconds() / 3))
             try:
                 await asyncio.gather(*(self._deliver(item, unsent) for item in claimed))
             finally:
                 heartbeat.cancel()
                 await self._flush()
-        if len(self._messages) > 1000:
-            self._messages.clear()
         return len(claimed)
 
     async def _keep_leases(self, unsent: set[int], every: float) -> None:
@@ -293,6 +367,8 @@ class DeliveryWorker:
         # lease; renewing keeps another worker from sending them too.
         while True:
             await asyncio.sleep(every)
+            if not unsent:
+                continue
             try:
                 await self.queue.renew(sorted(unsent))
             except Exception:
@@ -303,6 +379,8 @@ class DeliveryWorker:
         # wait for its answer. A failed load is forgotten, to be tried again.
         loading = self._messages.get(story_id)
         if loading is None:
+            if len(self._messages) > 1000:
+                self._messages.clear()
             loading = self._messages[story_id] = asyncio.ensure_future(self._story_message(story_id))
         try:
             return await asyncio.shield(loading)
@@ -346,7 +424,7 @@ class DeliveryWorker:
     async def _record(self, item: Claimed, outcome: Outcome) -> None:
         if isinstance(outcome, Sent):
             self._sent.append((item.id, outcome.message_id))
-            if len(self._sent) >= 50 or asyncio.get_running_loop().time() - self._flushed_at > 0.5:
+            if len(self._sent) >= FLUSH_ROWS or asyncio.get_running_loop().time() - self._flushed_at >= FLUSH_SECONDS:
                 await self._flush()
         elif isinstance(outcome, RateLimited):
             self.limiter.pause(outcome.retry_after)

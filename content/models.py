@@ -171,6 +171,9 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    # The chat's platform, copied when queued: a worker's claim reads one
+    # platform's due rows off ix_deliveries_due without joining chats.
+    platform: Mapped[str] = mapped_column(String(16))
     # pending -> sending (leased) -> sent | failed | skipped
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -183,7 +186,7 @@ class Delivery(Base):
 
     __table_args__ = (
         UniqueConstraint("story_id", "chat_id", name="uq_deliveries_story_chat"),
-        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_due", "platform", "status", "next_attempt_at", "id"),
         Index("ix_deliveries_chat", "chat_id"),
     )
 

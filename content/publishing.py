@@ -59,6 +59,7 @@ class Publisher:
             select(
                 literal(story_id).label("story_id"),
                 Subscription.chat_id,
+                Chat.platform,
                 literal("pending").label("status"),
                 literal(0).label("attempts"),
                 literal(now, type_=Delivery.next_attempt_at.type).label("next_attempt_at"),
@@ -71,7 +72,7 @@ class Publisher:
         )
         statement = (
             insert_for(session, Delivery)
-            .from_select(["story_id", "chat_id", "status", "attempts", "next_attempt_at", "created_at"], followers)
+            .from_select(["story_id", "chat_id", "platform", "status", "attempts", "next_attempt_at", "created_at"], followers)
             .on_conflict_do_nothing(index_elements=["story_id", "chat_id"])
         )
         result = await session.execute(statement)

@@ -28,7 +28,7 @@ class RateLimiter:
     # jitter on the way (a busy event loop, the network) then put 31 in one
     # platform second: a 429. So besides the spacing, of the last n = ceil(per_second)
     # sends the first and the next are at least n / per_second and this margin apart.
-    WINDOW_MARGIN = 0.02  # seconds
+    WINDOW_MARGIN = 0.03  # seconds
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:

@@ -170,9 +170,10 @@ async def test_an_expired_lease_is_claimed_again(rig: Rig) -> None:
     rig.fake.add_chat(1, "private", first_name="Ada")
     await rig.follow(1, "xAI")
     await rig.core.publisher.publish(STORY)
-    queue = DeliveryQueue(rig.core.sessions, lease_seconds=0.2)
+    # A lease long enough for a cold first claim (statement compiling, a new connection) to be over.
+    queue = DeliveryQueue(rig.core.sessions, lease_seconds=1.5)
     (taken,) = await queue.claim("telegram", 10)  # a worker that dies right after claiming
     assert await queue.claim("telegram", 10) == []  # leased: nobody else takes it
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1.6)
     await rig.drain()
     assert len(rig.fake.sent(1)) == 1
