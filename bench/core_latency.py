@@ -24,7 +24,6 @@ import platform
 import random
 import string
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -37,30 +36,28 @@ from pathlib import Path
 # Run as a plain script from anywhere: the project is not installed as a package.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import asyncpg  # noqa: E402
 from rapidfuzz import process  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
 from content import db  # noqa: E402
 from content.catalog import Catalog  # noqa: E402
 from content.commands import Caller, Commands  # noqa: E402
 from content.keys import key_of, slugify  # noqa: E402
-from content.models import CatalogState, Story, StoryTag, StoryTerm, Tag, Term, TermAlias  # noqa: E402
+from content.models import Story, StoryTag, StoryTerm, Tag, Term, TermAlias  # noqa: E402
 from content.search import Search  # noqa: E402
 from content.subscriptions import Subscriptions  # noqa: E402
 from content.views import ChatRef  # noqa: E402
+from scratch import DEFAULT_POSTGRES_URL, scratch_for, server_version, settle  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent
 TARGET_P99_MS = 10.0
 WARMUP_CALLS = 5
 BATCH_ROWS = 4000
 SITE_URL = "https://explainers.example.com"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CATEGORIES = ("AI", "Chips", "Policy", "Business", "Science")
 CALLER = Caller(chat=ChatRef("bench", "1", "private"), user_id="1")
 
@@ -314,78 +311,12 @@ async def fill(engine: AsyncEngine, args: argparse.Namespace) -> GeneratedCatalo
     )
 
 
-async def settle(engine: AsyncEngine, *, vacuum: bool) -> None:
-    """Leave the database as a running bot would find it, not mid-way through a bulk load.
-
-    The load writes hundreds of megabytes; flushing them now keeps the
-    database's own background writes out of the timings.
-    """
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        if engine.dialect.name == "sqlite":
-            # The whole load sits in the WAL file; readers would search it page by page.
-            await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            return
-        # Fresh tables have no statistics; autovacuum would gather them later.
-        # VACUUM also empties the GIN pending list and sets the visibility map,
-        # as autovacuum would on a live server (this one may have it off).
-        await connection.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))
-        try:
-            await connection.execute(text("CHECKPOINT"))
-        except DBAPIError:
-            print("note: not allowed to CHECKPOINT; timings may include the flush of the load", flush=True)
-
-
 async def advance_sequences(connection: AsyncConnection) -> None:
     """Explicit ids leave the serial sequences at 1; a later app insert would collide."""
     for table in ("stories", "tags", "terms", "term_aliases"):
         await connection.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         )
-
-
-# ----- scratch databases -----------------------------------------------------
-
-class ScratchSQLite:
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="explainer_bench_")
-        self.url = f"sqlite:///{self._folder.name}/bench.db"
-
-    async def __aenter__(self) -> str:
-        return self.url
-
-    async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
-        self._folder.cleanup()
-
-
-class ScratchPostgres:
-    """A database of its own, so a run never meets another one's data."""
-
-    def __init__(self, server_url: str, keep: bool = False) -> None:
-        self.keep = keep
-        server = make_url(server_url).set(drivername="postgresql")
-        self.name = f"explainer_bench_{uuid.uuid4().hex[:12]}"
-        self._admin_dsn = server.render_as_string(hide_password=False)
-        self.url = server.set(database=self.name).render_as_string(hide_password=False)
-
-    async def _admin(self, statement: str) -> None:
-        # CREATE/DROP DATABASE cannot run inside a transaction, hence a bare asyncpg connection.
-        connection = await asyncpg.connect(self._admin_dsn)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    async def __aenter__(self) -> str:
-        await self._admin(f'CREATE DATABASE "{self.name}"')
-        return self.url
-
-    async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
-        if self.keep:
-            print(f"kept for inspection: {self.url}", file=sys.stderr)
-            return
-        # FORCE: a connection left behind by a failure must not keep the database alive.
-        await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 # ----- measuring -------------------------------------------------------------
@@ -467,7 +398,7 @@ async def measure(commands: Commands, lines: list[str], warmup: int) -> dict:
 # ----- one database, end to end ----------------------------------------------
 
 async def run_on(database: str, args: argparse.Namespace) -> dict:
-    scratch = ScratchSQLite() if database == "sqlite" else ScratchPostgres(args.postgres_url, args.keep)
+    scratch = scratch_for(database, args.postgres_url, args.keep)
     async with scratch as url:
         engine = db.create_engine(url)
         try:
@@ -508,12 +439,6 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
         "target_p99_ms": TARGET_P99_MS,
         "operations": operations,
     }
-
-
-async def server_version(engine: AsyncEngine) -> str:
-    query = "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version"
-    async with engine.connect() as connection:
-        return str((await connection.execute(text(query))).scalar_one())
 
 
 def print_table(results: list[dict]) -> None:

@@ -2,7 +2,8 @@
 """How long publishing a story takes when its tags fan out to a big audience.
 
     python bench/delivery_planning.py [--database sqlite|postgres|both] [--chats 500000]
-        [--subscriptions 1000000] [--tags 6] [--story-tags 3] [--postgres-url URL] [--seed N] [--keep]
+        [--subscriptions 1000000] [--tags 6] [--story-tags 3] [--claims 3] [--claim-size 200]
+        [--postgres-url URL] [--seed N] [--keep]
 
 For each database this builds a throw-away database, migrates it the way the
 app does, loads `--chats` active Telegram chats, `--tags` tags and
@@ -28,6 +29,11 @@ On PostgreSQL it then asks the server for its side of the work: EXPLAIN
 second story with the same tags, in a transaction that is rolled back. On
 SQLite it shows EXPLAIN QUERY PLAN of the same statement.
 
+Then the first claims of the delivery queue on the fan-out (`--claims` of
+`--claim-size` rows, as DeliveryWorker makes them): timed, with the plan of
+their pick of pending rows, on the statistics from before the publish and
+again after ANALYZE of the deliveries (as autovacuum would do).
+
 It prints a table and writes `bench/results-planning-<database>.json`. The
 budget (PostgreSQL): the publish under 10 s and under 300 MB.
 
@@ -44,11 +50,9 @@ import platform
 import random
 import resource
 import sys
-import tempfile
 import threading
 import time
 import tracemalloc
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -58,98 +62,28 @@ from types import SimpleNamespace
 # Run as a plain script from anywhere: the project is not installed as a package.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import asyncpg  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from sqlalchemy.ext.compiler import compiles  # noqa: E402
 from sqlalchemy.sql.expression import ClauseElement, Executable  # noqa: E402
 
 from content import db  # noqa: E402
+from content.delivery import DeliveryQueue  # noqa: E402
 from content.keys import key_of  # noqa: E402
-from content.models import Chat, Delivery, Subscription, Tag  # noqa: E402
+from content.models import Chat, Delivery, Subscription, Tag, utcnow  # noqa: E402
 from content.publishing import Publisher  # noqa: E402
 from content.stories import StoryWriter  # noqa: E402
 from content.storyfile import StoryDraft  # noqa: E402
+from scratch import DEFAULT_POSTGRES_URL, cancel_on_sigterm, scratch_for, server_version, settle  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent
 TARGET_SECONDS = 10.0
 TARGET_MB = 300.0
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH_ROWS = 20_000
 TAG_NAMES = ("xAI", "OpenAI", "Anthropic", "Google", "Nvidia", "Meta", "Microsoft", "Elon Musk", "Chips", "Policy")
 MB = 1024 * 1024
-
-
-# ----- scratch databases (as bench/core_latency.py makes them) ----------------
-
-class ScratchSQLite:
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="explainer_bench_")
-        self.url = f"sqlite:///{self._folder.name}/bench.db"
-
-    async def __aenter__(self) -> str:
-        return self.url
-
-    async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
-        self._folder.cleanup()
-
-
-class ScratchPostgres:
-    """A database of its own, so a run never meets another one's data."""
-
-    def __init__(self, server_url: str, keep: bool = False) -> None:
-        self.keep = keep
-        server = make_url(server_url).set(drivername="postgresql")
-        self.name = f"explainer_bench_{uuid.uuid4().hex[:12]}"
-        self._admin_dsn = server.render_as_string(hide_password=False)
-        self.url = server.set(database=self.name).render_as_string(hide_password=False)
-
-    async def _admin(self, statement: str) -> None:
-        # CREATE/DROP DATABASE cannot run inside a transaction, hence a bare asyncpg connection.
-        connection = await asyncpg.connect(self._admin_dsn)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    async def __aenter__(self) -> str:
-        await self._admin(f'CREATE DATABASE "{self.name}"')
-        return self.url
-
-    async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
-        if self.keep:
-            print(f"kept for inspection: {self.url}", file=sys.stderr)
-            return
-        # FORCE: a connection left behind by a failure must not keep the database alive.
-        await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def scratch_for(database: str, args: argparse.Namespace) -> ScratchSQLite | ScratchPostgres:
-    return ScratchSQLite() if database == "sqlite" else ScratchPostgres(args.postgres_url, args.keep)
-
-
-async def settle(engine: AsyncEngine) -> None:
-    """Leave the database as a running bot would find it, not mid-way through a bulk load."""
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        if engine.dialect.name == "sqlite":
-            await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            return
-        # Fresh tables have no statistics; autovacuum would gather them later.
-        await connection.execute(text("ANALYZE"))
-        try:
-            await connection.execute(text("CHECKPOINT"))
-        except DBAPIError:
-            print("note: not allowed to CHECKPOINT; timings may include the flush of the load", flush=True)
-
-
-async def server_version(engine: AsyncEngine) -> str:
-    query = "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version"
-    async with engine.connect() as connection:
-        return str((await connection.execute(text(query))).scalar_one())
 
 
 # ----- the audience ------------------------------------------------------------
@@ -336,6 +270,25 @@ async def explain_queueing(sessions: db.SessionFactory, writer: StoryWriter, dra
             await transaction.rollback()
 
 
+async def claims(engine: AsyncEngine, sessions: db.SessionFactory, postgres: bool, count: int, size: int) -> dict:
+    """`count` claims of `size` rows, as DeliveryWorker makes them (they commit: these rows
+    become 'sending', as a worker would leave them), and the plan of their pick of pending rows."""
+    queue = DeliveryQueue(sessions)
+    pick = queue.picks("telegram", utcnow(), postgres=postgres)[1].limit(size)
+    prefix = "EXPLAIN (ANALYZE, BUFFERS)" if postgres else "EXPLAIN QUERY PLAN"
+    async with engine.connect() as connection:
+        plan = [str(row[-1]) for row in (await connection.execute(Explain(pick, prefix))).all()]
+        await connection.rollback()
+    timings = []
+    for _ in range(count):
+        began = time.perf_counter()
+        claimed = await queue.claim("telegram", size)
+        timings.append(round((time.perf_counter() - began) * 1000, 1))
+        if len(claimed) != size:
+            raise RuntimeError(f"claimed {len(claimed)} rows, expected {size}")
+    return {"claim_ms": timings, "plan": plan, "pick_execution_ms": server_ms(plan, "Execution Time") if postgres else None}
+
+
 def server_ms(plan: list[str], label: str) -> float | None:
     for line in plan:
         if line.strip().startswith(label):
@@ -346,7 +299,7 @@ def server_ms(plan: list[str], label: str) -> float | None:
 # ----- one database, end to end ------------------------------------------------
 
 async def run_on(database: str, args: argparse.Namespace) -> dict:
-    async with scratch_for(database, args) as url:
+    async with scratch_for(database, args.postgres_url, args.keep) as url:
         engine = db.create_engine(url)
         try:
             started = time.perf_counter()
@@ -395,6 +348,22 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
             if rows[1] != audience.followers or published.deliveries_queued != audience.followers:
                 raise RuntimeError(f"queued {published.deliveries_queued} / {rows[1]} chats, expected {audience.followers}")
 
+            # Workers start on the fan-out at once: the claims of the first batches, with the
+            # statistics as they were before the publish, then as autovacuum would refresh them.
+            postgres = database == "postgres"
+            claiming = {"stale_statistics": await claims(engine, sessions, postgres, args.claims, args.claim_size)}
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("ANALYZE deliveries"))
+            claiming["after_analyze"] = await claims(engine, sessions, postgres, args.claims, args.claim_size)
+            for when, figures in claiming.items():
+                pick = f", the pick {figures['pick_execution_ms']:.1f} ms in the server" if figures["pick_execution_ms"] is not None else ""
+                what = "claims"
+                print(f"[{database}] {what} of {args.claim_size} from {audience.followers:,} pending rows, {when.replace('_', ' ')}: "
+                      f"{figures['claim_ms']} ms{pick}; plan of the pick:")
+                for line in figures["plan"]:
+                    print(f"    {line}")
+
             plan = await explain_queueing(sessions, writer, draft_for(audience, "second-story"), database == "postgres")
             print(f"[{database}] {'EXPLAIN ANALYZE' if database == 'postgres' else 'EXPLAIN QUERY PLAN'} of the fan-out:")
             for line in plan:
@@ -435,7 +404,9 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
         },
         "server": server,
         "plan": plan,
+        "claims": claiming,
         "targets": {"seconds": TARGET_SECONDS, "mb": TARGET_MB},
+        "claim_size": args.claim_size,
     }
 
 
@@ -458,6 +429,10 @@ def print_table(results: list[dict]) -> None:
         )
     for r in results:
         print(f"loading {r['database']}: {r['load_seconds']:.1f} s (migration {r['migrate_seconds']:.1f} s)")
+    for r in results:
+        for when, figures in r["claims"].items():
+            what = "ms per claim"
+            print(f"claiming {r['database']} ({when.replace('_', ' ')}): {figures['claim_ms']} {what} of {r['claim_size']} rows")
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -467,6 +442,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subscriptions", type=int, default=1_000_000)
     parser.add_argument("--tags", type=int, default=6, help=f"tags chats follow (at most {len(TAG_NAMES)})")
     parser.add_argument("--story-tags", type=int, default=3, help="how many of them the story carries")
+    parser.add_argument("--claims", type=int, default=3, help="delivery-queue claims timed after the publish")
+    parser.add_argument("--claim-size", type=int, default=200, help="rows per claim (DeliveryWorker's batch)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the scratch database on")
     parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database behind, to inspect it")
     parser.add_argument("--seed", type=int, default=20261127, help="same seed, same data")
@@ -480,6 +457,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
+    cancel_on_sigterm()  # a `kill` still drops the scratch database
     databases = ("sqlite", "postgres") if args.database == "both" else (args.database,)
     results = []
     for database in databases:

@@ -2,12 +2,13 @@
 """How fast one delivery worker pushes a story, against the fake Telegram Bot API server.
 
     python bench/delivery_sending.py [--database sqlite|postgres|both] [--chats 3000] [--rate 30]
-        [--lifted-chats 5000] [--fake-process separate|same] [--only limited|lifted]
-        [--profile none|py-spy|cprofile] [--py-spy PATH] [--postgres-url URL] [--keep]
+        [--worker-rate R] [--no-recovery] [--lifted-chats 5000] [--repeat 3] [--in-flight 8]
+        [--no-variants] [--fake-process separate|same] [--only limited|lifted]
+        [--profile none|py-spy|cprofile] [--py-spy PATH] [--label NAME] [--postgres-url URL] [--keep]
 
 The worker is built the way a worker-only process builds it (`build_senders`,
 `build_workers`: one DeliveryWorker, a TelegramSender over a real
-`telegram.Bot(token, base_url=...)`, a RateLimiter with
+`telegram.Bot(token, base_url=..., request=AiohttpRequest())`, a RateLimiter with
 `Limits(TELEGRAM_RATE_LIMIT, TELEGRAM_CHAT_INTERVAL=1.0, ...)`), over a scratch
 database (a temporary SQLite file, or a PostgreSQL database it creates and
 drops), and every chat is a private chat of the fake server
@@ -20,26 +21,38 @@ drops), and every chat is a private chat of the fake server
    sendMessage the fake saw, as a share of the limit (target >= 95 %), and how
    many 429s the fake answered (target 0). The fake runs in this process; at
    30 messages a second it is idle. About `--chats / --rate` seconds.
+   Then 300 chats with one 429 injected after the 60th send: the 429s that
+   follow (target 0: the messages that waited through the pause must not go
+   out in a burst after it), and the time lost beyond the pause.
 
 2. Limit lifted. `fake.rate_limit()` and `TELEGRAM_RATE_LIMIT=100000`,
-   `--lifted-chats` chats, one story: messages per second of the worker (from
-   the first to the last successful sendMessage at the fake, and end to end
-   from the publish to the last `sent_at`), next to a bare aiohttp loop posting
-   the very requests python-telegram-bot sends (the form body captured from a
-   real `TelegramSender.send`, only chat_id changed) with the same concurrency
-   as the worker (its claim batch), and no database: the ceiling of this fake
-   on this machine (target for the worker: >= 1,000/s). With
-   `--fake-process separate` (the default) the fake runs in a process of its
-   own, so that its own work does not come out of the worker's CPU; both the
-   worker and the ceiling run against that same fake.
+   `--lifted-chats` chats, one story per run: messages per second of the
+   worker (from the first to the last successful sendMessage at the fake, and
+   end to end from the publish to the last `sent_at`), next to a bare aiohttp
+   loop posting the very requests python-telegram-bot sends (the form body
+   captured from a real `TelegramSender.send`, only chat_id changed) with the
+   same concurrency as the worker (its claim batch, all sent at once), and no
+   database: the ceiling of this fake on this machine (target for the worker:
+   >= 1,000/s). With `--fake-process separate` (the default) the fake runs in a
+   process of its own, so that its work does not come out of the worker's
+   CPU; the worker and the ceiling run against that same fake. To see where
+   the worker's time goes: TelegramSender.send alone (no database) with the
+   batch's concurrency and with `--in-flight`, the worker with a sender that
+   answers at once (its database side alone), and variants that replace only
+   the worker's sender with `Bot.send_message` per chat, over
+   python-telegram-bot's default httpx transport (what the app did before
+   this benchmark) and over the app's aiohttp transport.
+   Each measurement runs `--repeat` times, interleaved, with a fresh Bot (a
+   new worker process's state), and the median is reported, with the CPU
+   each process spent per message (this machine's other load varies).
 
-With `--profile py-spy` (or `cprofile`) the lifted worker runs once more, on a
-second story, under the profiler, and a breakdown of where its time goes is
-printed and stored. py-spy samples this very process (`--idle`, so the share of
-time the event loop waits is visible too); it is not installed with the
-project: `pip install --target /tmp/pyspy py-spy` and `--py-spy /tmp/pyspy/bin/py-spy`.
+With `--profile py-spy` (or `cprofile`) the lifted worker runs once more
+under the profiler, and a breakdown of where its time goes is printed and
+stored. py-spy samples this very process (`--idle`, so the share of time
+the event loop waits is visible too); it is not installed with the project:
+`pip install --target /tmp/pyspy py-spy`, then `--py-spy /tmp/pyspy/bin/py-spy`.
 
-It prints a table and writes `bench/results-sending-<database>.json`.
+It prints tables and writes `bench/results-sending-<database>[-<label>].json`.
 """
 from __future__ import annotations
 
@@ -60,7 +73,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,34 +89,34 @@ sys.path.insert(0, str(BENCH))
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 from aiohttp import web  # noqa: E402
-from sqlalchemy import bindparam, func, insert, select, update  # noqa: E402
-from telegram import Bot  # noqa: E402
-from telegram.error import NetworkError, TimedOut  # noqa: E402
-from telegram.request import BaseRequest, RequestData  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
+from telegram import Bot, LinkPreviewOptions  # noqa: E402
+from telegram.constants import ParseMode  # noqa: E402
+from telegram.error import TelegramError  # noqa: E402
 
+from adapters.telegram.render import outgoing  # noqa: E402
+from adapters.telegram.request import AiohttpRequest  # noqa: E402
 from adapters.telegram.sender import TelegramSender  # noqa: E402
 from bot.composition import Core, build_core, build_senders, build_workers  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from content import db  # noqa: E402
-from content.delivery import Claimed, DeliveryQueue, DeliveryWorker, Sent  # noqa: E402
+from content.delivery import DeliveryWorker, Failed, Sent  # noqa: E402
 from content.keys import key_of  # noqa: E402
 from content.messages import Message  # noqa: E402
-from content.models import Chat, Delivery, Subscription, Tag, utcnow  # noqa: E402
+from content.models import Chat, Delivery, Subscription, Tag  # noqa: E402
 from content.pushes import Pushes  # noqa: E402
-from content.ratelimit import RateLimiter  # noqa: E402
 from content.storyfile import StoryDraft  # noqa: E402
 from content.views import ChatRef  # noqa: E402
-from delivery_planning import DEFAULT_POSTGRES_URL, ScratchPostgres, ScratchSQLite, server_version  # noqa: E402
+from scratch import DEFAULT_POSTGRES_URL, cancel_on_sigterm, scratch_for, server_version, settle  # noqa: E402
 from tests.fakes.telegram import Call, FakeTelegram  # noqa: E402
 
 RESULTS_DIR = BENCH
-# RawSendBot calls do_api_request("sendMessage") on purpose (no Message built from the answer).
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'")
 TARGET_SHARE = 0.95
 TARGET_LIFTED = 1000.0
 LIFTED_RATE = 100_000.0
 LIMITED_TAG, LIFTED_TAG, RECOVERY_TAG = "Limited", "Lifted", "Recovery"
 RECOVERY_CHATS = 300
+VACUUM_BETWEEN_RUNS = True  # --no-vacuum turns it off
 
 
 # ----- what the fake saw ---------------------------------------------------------
@@ -373,7 +385,7 @@ async def stop_all(to_stop: list) -> None:
 # ----- the ceiling: the same requests, a bare aiohttp loop -----------------------------------
 
 async def ptb_request(message: Message) -> tuple[bytes, dict[str, str]]:
-    """The sendMessage request python-telegram-bot makes for this push (chat 1), as bytes on the wire."""
+    """The sendMessage request TelegramSender makes for this push (chat 1), as bytes on the wire."""
     seen: dict[str, Any] = {}
 
     async def send_message(request: web.Request) -> web.Response:
@@ -393,23 +405,24 @@ async def ptb_request(message: Message) -> tuple[bytes, dict[str, str]]:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
         bot = Bot("1:CAPTURE", base_url=f"http://127.0.0.1:{runner.addresses[0][1]}/bot")
-        await bot.initialize()
+        request = AiohttpRequest()
+        await request.initialize()
         try:
-            outcome = await TelegramSender(bot).send(ChatRef("telegram", "1", "private"), message)
+            outcome = await TelegramSender(bot, request).send(ChatRef("telegram", "1", "private"), message)
         finally:
-            await bot.shutdown()
+            await request.shutdown()
     finally:
         await runner.cleanup()
     if not isinstance(outcome, Sent):
-        raise RuntimeError(f"capturing PTB's request failed: {outcome}")
+        raise RuntimeError(f"capturing the push request failed: {outcome}")
     return seen["body"], seen["headers"]
 
 
 def bodies_for(body: bytes, chats: int) -> list[bytes]:
-    """PTB's form body for chats 1..n: only chat_id changes (httpx form-encodes with urlencode too)."""
+    """The app's form body for chats 1..n: only chat_id changes."""
     fields = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
     if urlencode(fields).encode() != body:
-        raise RuntimeError("PTB's body does not round-trip through urlencode; the ceiling would send other bytes")
+        raise RuntimeError("the body does not round-trip through urlencode; the ceiling would send other bytes")
     return [urlencode([(k, str(chat) if k == "chat_id" else v) for k, v in fields]).encode() for chat in range(1, chats + 1)]
 
 
@@ -423,7 +436,7 @@ async def bare_loop(url: str, token: str, bodies: list[bytes], headers: dict[str
             async with session.post(endpoint, data=body, headers=headers) as response:
                 answers[bool(json.loads(await response.read())["ok"])] += 1
 
-    # PTB's default pool: 256 connections (HTTPXRequest's connection_pool_size).
+    # AiohttpRequest's pool: 256 connections.
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
         began = time.monotonic()
         await asyncio.gather(*(sender(session) for _ in range(concurrency)))
@@ -445,7 +458,7 @@ LIBRARIES = (
 # The app's operations, looked for from the root down.
 OPERATIONS = (
     ("claim a batch", ("DeliveryQueue.claim",)),
-    ("record outcomes (DeliveryQueue.sent/_set/sent_many)", ("DeliveryQueue._set", "DeliveryQueue.sent", "ProposedQueue.sent_many")),
+    ("record outcomes (DeliveryQueue.sent_many/_set, DeliveryWorker._flush)", ("DeliveryQueue._set", "DeliveryQueue.sent", "DeliveryWorker._flush")),
     ("send (TelegramSender.send)", ("TelegramSender.send",)),
     ("rate limiter", ("RateLimiter.acquire",)),
     ("story message", ("DeliveryWorker._message",)),
@@ -606,9 +619,24 @@ async def sessions_opened(url: str) -> int | None:
         await connection.close()
 
 
+async def autovacuum(url: str) -> None:
+    """PostgreSQL: what autovacuum would have done since the last run (this server may run
+    without it): VACUUM ANALYZE of the deliveries, so that claims are planned on live figures."""
+    if not url.startswith("postgresql"):
+        return
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("VACUUM ANALYZE deliveries")
+    finally:
+        await connection.close()
+
+
 async def measured(fake: LocalFake | ProcessFake, messages: int, run, url: str = "") -> dict[str, Any]:  # noqa: ANN001
     """Runs `run()` against a fresh call log: the fake's figures, CPU per message per process, and
-    (PostgreSQL) how many connections the run opened."""
+    (PostgreSQL) how many connections the run opened. Before it, on PostgreSQL, VACUUM ANALYZE
+    of the deliveries (unless --no-vacuum): what autovacuum would have done between two publishes."""
+    if VACUUM_BETWEEN_RUNS:
+        await autovacuum(url)
     await fake.reset()
     child = getattr(fake, "pid", None)
     opened = await sessions_opened(url)
@@ -642,7 +670,7 @@ async def measured(fake: LocalFake | ProcessFake, messages: int, run, url: str =
 
 
 async def ptb_loop(sender: TelegramSender, message: Message, chats: int, concurrency: int) -> dict[str, Any]:
-    """TelegramSender.send to chats 1..n, `concurrency` at a time: PTB and httpx, no database."""
+    """TelegramSender.send to chats 1..n, `concurrency` at a time: the transport alone, no database."""
     pending = iter(range(1, chats + 1))
     outcomes: Counter = Counter()
 
@@ -655,69 +683,7 @@ async def ptb_loop(sender: TelegramSender, message: Message, chats: int, concurr
     return {"outcomes": dict(outcomes), "concurrency": concurrency}
 
 
-# ----- prototypes of the proposed changes (bench-only subclasses; the app is unchanged) ----------
-
-class ProposedQueue(DeliveryQueue):
-    """Proposal: rows that were sent are recorded together, one executemany UPDATE in one transaction."""
-
-    async def sent_many(self, done: list[tuple[Claimed, str | None]]) -> None:
-        if not done:
-            return
-        table = Delivery.__table__
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(table).where(table.c.id == bindparam("delivery_id")).values(
-                    status="sent", platform_message_id=bindparam("message_id"), sent_at=utcnow(),
-                    lease_until=None, last_error=None,
-                ),
-                [{"delivery_id": item.id, "message_id": message_id} for item, message_id in done],
-            )
-
-
-class _Bounded:
-    """Proposal: at most `in_flight` sends at once (httpx's pool work grows with its open connections)."""
-
-    def __init__(self, sender: TelegramSender, in_flight: int) -> None:
-        self.platform = sender.platform
-        self._sender = sender
-        self._slots = asyncio.Semaphore(in_flight)
-
-    async def send(self, chat: ChatRef, message: Message):  # noqa: ANN201
-        async with self._slots:
-            return await self._sender.send(chat, message)
-
-
-class ProposedWorker(DeliveryWorker):
-    """DeliveryWorker with the proposals: `Sent` outcomes buffered and written `flush_every` at a
-    time (and at the end of each batch); optionally sends bounded to `in_flight`."""
-
-    def __init__(self, *args: Any, batched: bool = True, flush_every: int = 50, in_flight: int | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.batched = batched
-        self.flush_every = flush_every
-        self._done: list[tuple[Claimed, str | None]] = []
-        if in_flight:
-            self.sender = _Bounded(self.sender, in_flight)
-
-    async def run_once(self) -> int:
-        handled = await super().run_once()
-        await self._flush()
-        return handled
-
-    async def _record(self, item: Claimed, outcome) -> None:  # noqa: ANN001
-        if self.batched and isinstance(outcome, Sent):
-            self._done.append((item, outcome.message_id))
-            if len(self._done) >= self.flush_every:
-                await self._flush()
-            return
-        await super()._record(item, outcome)
-
-    async def _flush(self) -> None:
-        done, self._done = self._done, []
-        if done:
-            await self.queue.sent_many(done)
-
+# ----- variants of the worker's sender, for comparison (bench-only) --------------------------------
 
 class InstantSender:
     """A sender that answers Sent at once, sending nothing: what is left of a worker's cost is
@@ -729,102 +695,45 @@ class InstantSender:
         return Sent("1")
 
 
-class AiohttpRequest(BaseRequest):
-    """Proposal: python-telegram-bot's transport on aiohttp instead of httpx (a Bot takes any
-    BaseRequest: `Bot(token, request=AiohttpRequest())`). Form bodies as httpx sends them;
-    no file uploads (pushes have none); session-wide timeouts."""
+class BotMethodSender:
+    """Pushes the way the app sent them before TelegramSender encoded a fan-out once:
+    `Bot.send_message` per chat (parameters encoded anew, a telegram.Message parsed from
+    each answer). For comparison only: outcomes other than Sent are not told apart."""
 
-    def __init__(self, connections: int = 256, timeout: float = 5.0) -> None:
-        self._connections = connections
-        self._timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def read_timeout(self) -> float:
-        return self._timeout
-
-    async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=self._timeout),
-            )
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
-                         pool_timeout: Any = None) -> tuple[int, bytes]:
-        if request_data is not None and request_data.contains_files:
-            raise NotImplementedError("this prototype sends no files")
-        assert self._session is not None, "initialize() first"
-        try:
-            async with self._session.request(method, url, data=request_data.json_parameters if request_data else None,
-                                             headers={"User-Agent": self.USER_AGENT}) as response:
-                return response.status, await response.read()
-        except asyncio.TimeoutError as exc:
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
-
-
-class RawSendBot:
-    """Proposal: `send_message` without building a telegram.Message from Telegram's answer
-    (TelegramSender needs only its message_id); errors are PTB's own, so TelegramSender's
-    mapping of them is unchanged."""
+    platform = "telegram"
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
+        self._rendered: tuple[Message, Any] | None = None
 
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> SimpleNamespace:
-        api_kwargs = {"chat_id": chat_id, "text": text, **{k: v for k, v in kwargs.items() if v is not None}}
-        result = await self._bot.do_api_request("sendMessage", api_kwargs=api_kwargs)
-        return SimpleNamespace(message_id=result["message_id"])
+    async def send(self, chat: ChatRef, message: Message):  # noqa: ANN201
+        if self._rendered is None or self._rendered[0] is not message:
+            self._rendered = (message, outgoing(message))
+        out = self._rendered[1]
+        first = None
+        try:
+            for i, text in enumerate(out.texts):
+                sent = await self._bot.send_message(
+                    int(chat.chat_id), text, parse_mode=ParseMode.HTML,
+                    reply_markup=out.markup if i == len(out.texts) - 1 else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not out.preview),
+                )
+                first = first or str(sent.message_id)
+        except TelegramError as exc:
+            return Failed(f"Telegram: {exc}")
+        return Sent(first)
 
 
-PROPOSALS = (
-    # (key, label, batched sent-updates, bounded in-flight, transport, raw send)
-    ("proposed_bounded", "in-flight bounded", False, True, "httpx", False),
-    ("proposed_aiohttp", "aiohttp transport", False, False, "aiohttp", False),
-    ("proposed_aiohttp_raw", "aiohttp + no Message parsing", False, False, "aiohttp", True),
-    ("proposed_all", "aiohttp + no parsing + batched updates", True, False, "aiohttp", True),
+VARIANTS = (
+    # (key, label, transport); each replaces only the worker's sender
+    ("bot_method_httpx", "before: Bot.send_message over httpx", "httpx"),
+    ("bot_method_aiohttp", "Bot.send_message over aiohttp", "aiohttp"),
 )
-
-
-def proposed_worker(core: Core, worker: DeliveryWorker, sender: TelegramSender, in_flight: int | None,
-                    batched: bool) -> ProposedWorker:
-    queue = ProposedQueue(core.sessions, worker.queue.lease.total_seconds(), worker.queue.share)
-    proposed = ProposedWorker(queue, sender, worker.limiter, worker._story_message, worker.policy,  # noqa: SLF001
-                              batch=worker.batch, poll_interval=worker.poll_interval, in_flight=in_flight,
-                              batched=batched, on_outcome=worker._on_outcome)  # noqa: SLF001
-    core.publisher.on_queued(proposed.wake.set)
-    return proposed
 
 
 # ----- one database, end to end -----------------------------------------------------------------
 
-class ProposedRateLimiter(RateLimiter):
-    """Proposal: a message that waited for its slot through a 429 pause that began meanwhile
-    queues again for a slot after the pause, instead of going out at the pause's end beside
-    the next message (one message too many in the first second after every pause: the 30th
-    send after it is refused again, and again after the next pause, every 2 s)."""
-
-    async def acquire(self, chat: str, group: bool = False) -> None:
-        await self._until(self._chat_slot(chat, group))
-        while True:
-            async with self._lock:
-                await self._until(max(self._next_global, self._paused_until))
-                if self._paused_until <= self._clock():
-                    self._next_global = self._clock() + 1.0 / self.limits.per_second
-                    break
-            # A pause began while this message waited: back in line, behind the pause.
-        if len(self._next_chat) > 100_000:
-            self._forget_idle()
-
-
-async def recovery_run(url: str, args: argparse.Namespace, slug: str, limiter: str = "current") -> dict[str, Any]:
+async def recovery_run(url: str, args: argparse.Namespace, slug: str) -> dict[str, Any]:
     """RECOVERY_CHATS chats at the limit; after the 60th success the fake answers one 429
     (retry after 1 s) out of turn: does the worker run into more 429s after its pause (messages
     that waited through it must not go out in a burst), and how much time is lost beyond it."""
@@ -835,8 +744,6 @@ async def recovery_run(url: str, args: argparse.Namespace, slug: str, limiter: s
         await fake.add_chats(RECOVERY_CHATS)
         await fake.limit(args.rate)
         worker, to_stop = await start_worker(core)
-        if limiter == "proposed":
-            worker.limiter = ProposedRateLimiter(worker.limiter.limits)
 
         async def inject() -> None:
             while sum(1 for c in fake.fake.calls if c.method == "sendMessage" and c.ok) < 60:
@@ -856,7 +763,7 @@ async def recovery_run(url: str, args: argparse.Namespace, slug: str, limiter: s
         await fake.close()
     ideal = (RECOVERY_CHATS - 1) / args.rate + 1.0  # the one pause asked for is no loss
     return {
-        "limiter": limiter, "sent": seen["ok"], "too_many_requests_incl_injected": seen["too_many_requests"],
+        "sent": seen["ok"], "too_many_requests_incl_injected": seen["too_many_requests"],
         "429_at_seconds": seen.get("429_at_seconds"), "seconds_first_to_last": round(seen["last"] - seen["first"], 3),
         "seconds_lost": round(seen["last"] - seen["first"] - ideal, 3), "statuses": run["statuses"],
         "busiest_second": seen["busiest_second"],
@@ -890,17 +797,10 @@ async def limited_phase(database: str, url: str, args: argparse.Namespace) -> di
         "first_send_after_publish": round(seen["first"] - run["began"], 3) if seen["first"] else None,
     }
     if args.recovery:
-        result["recovery"] = {}
-        for limiter in ("current", "proposed"):
-            try:
-                figures = result["recovery"][limiter] = await recovery_run(url, args, f"recovery-{limiter}", limiter)
-            except Exception as exc:  # noqa: BLE001 - a prototype over the app's internals
-                result["recovery"][limiter] = {"error": repr(exc)}
-                print(f"[{database}] recovery run with the {limiter} limiter failed: {exc!r}", flush=True)
-                continue
-            print(f"[{database}] {RECOVERY_CHATS} chats, one 429 injected after the 60th send, {limiter} limiter: "
-                  f"{figures['too_many_requests_incl_injected'] - 1} more 429s (429s at {(figures['429_at_seconds'] or [])[:10]} s), "
-                  f"{figures['seconds_lost']} s lost beyond the 1 s pause; rows {figures['statuses']}", flush=True)
+        figures = result["recovery"] = await recovery_run(url, args, "recovery")
+        print(f"[{database}] {RECOVERY_CHATS} chats, one 429 injected after the 60th send: "
+              f"{figures['too_many_requests_incl_injected'] - 1} more 429s (429s at {(figures['429_at_seconds'] or [])[:10]} s), "
+              f"{figures['seconds_lost']} s lost beyond the 1 s pause; rows {figures['statuses']}", flush=True)
     print(
         f"[{database}] fake at {args.rate:g}/s, worker at {worker_rate:g}/s: {seen['ok']:,} of {run['queued']:,} sent in "
         f"{result['seconds_first_to_last']} s: {result['rate']}/s = {100 * (result['share'] or 0):.1f} % of the limit; "
@@ -934,44 +834,35 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
               + (f"; {opened} PostgreSQL connections opened" if opened is not None else "")
               + (f"; errors {figures['fake']['other_errors']}" if figures["fake"]["other_errors"] else ""), flush=True)
 
-    async def worker_run(key: str, slug: str, label: str, *, bounded: bool = False, transport: str = "httpx",
-                         raw: bool = False, proposed: bool = False, batched: bool = False) -> dict[str, Any]:
-        """One publish worked off by a fresh worker (as a worker-only process builds it), or by
-        the prototype of the proposals over it (subclasses of the app's classes: should the app
-        change under them, the prototype's failure is reported and the bench goes on)."""
-        if not proposed:
-            return await worker_figures(key, slug, label, bounded=bounded, transport=transport, raw=raw, proposed=proposed,
-                                        batched=batched)
+    async def worker_run(key: str, slug: str, label: str, *, transport: str = "app") -> dict[str, Any]:
+        """One publish worked off by a fresh worker, built as a worker-only process builds it;
+        the variants replace only its sender (should the app change under them, their failure
+        is reported and the bench goes on)."""
+        if transport == "app":
+            return await worker_figures(key, slug, label, transport=transport)
         try:
-            return await worker_figures(key, slug, label, bounded=bounded, transport=transport, raw=raw, proposed=proposed,
-                                        batched=batched)
+            return await worker_figures(key, slug, label, transport=transport)
         except Exception as exc:  # noqa: BLE001
-            print(f"[{database}] prototype {label} failed: {exc!r}", flush=True)
+            print(f"[{database}] {label} failed: {exc!r}", flush=True)
             return {"error": repr(exc), "rate": None, "cpu_ms_per_message": {}}
 
-    async def worker_figures(key: str, slug: str, label: str, *, bounded: bool, transport: str,
-                             raw: bool, proposed: bool, batched: bool) -> dict[str, Any]:
-        fresh, closers = await start_worker(core)
+    async def worker_figures(key: str, slug: str, label: str, *, transport: str) -> dict[str, Any]:
+        worker, closers = await start_worker(core)
         try:
-            worker: DeliveryWorker = fresh
             if transport == "none":  # the database side alone
-                fresh.sender = InstantSender()  # type: ignore[assignment]
-            if proposed:
-                sender = fresh.sender
-                if transport == "aiohttp" or raw:
-                    bot = Bot(fake.token, base_url=f"{fake.url}/bot", request=AiohttpRequest() if transport == "aiohttp" else None)
-                    await bot.initialize()
-                    closers.append(SimpleNamespace(stop=bot.shutdown))
-                    sender = TelegramSender(RawSendBot(bot) if raw else bot)  # type: ignore[arg-type]
-                worker = proposed_worker(core, fresh, sender, args.in_flight if bounded else None, batched)
+                worker.sender = InstantSender()  # type: ignore[assignment]
+            elif transport != "app":
+                bot = Bot(fake.token, base_url=f"{fake.url}/bot", request=AiohttpRequest() if transport == "aiohttp" else None)
+                await bot.initialize()
+                closers.append(SimpleNamespace(stop=bot.shutdown))
+                worker.sender = BotMethodSender(bot)  # type: ignore[assignment]
             figures = await measured(fake, n, lambda: push(core, worker, slug, LIFTED_TAG, timeout=600, poll=0.1), url)
         finally:
             await stop_all(closers)
         figures["end_to_end_rate"] = round(figures["queued"] / figures["end_to_end_seconds"], 1) if figures["end_to_end_seconds"] else None
         if transport == "none":  # nothing reaches the fake: rows recorded per second, publish to last sent_at
             figures["rate"] = figures["end_to_end_rate"]
-        figures.update(label=label, in_flight=args.in_flight if bounded else fresh.batch, transport=transport,
-                       parses_message=not raw, batched_updates=batched, limits=str(fresh.limiter.limits))
+        figures.update(label=label, in_flight=worker.batch, transport=transport, limits=str(worker.limiter.limits))
         show(label, figures, f" ({figures['end_to_end_rate']}/s publish to last sent_at; rows {figures['statuses']})")
         return figures
 
@@ -1011,15 +902,11 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
             f"ptb_alone_{concurrency}": await ptb_alone(concurrency),
             f"ptb_alone_{args.in_flight}": await ptb_alone(args.in_flight),
         }
-        measurements["db_only"] = lambda r: worker_run("db_only", f"db-only-{r}", "database side alone (as is)", transport="none")
-        if args.proposals:
-            measurements["db_only_batched"] = lambda r: worker_run(
-                "db_only_batched", f"db-only-batched-{r}", "database side alone, batched", transport="none",
-                proposed=True, batched=True)
-            for key, label, batched, bounded, transport, raw in PROPOSALS:
-                measurements[key] = (lambda key, label, batched, bounded, transport, raw: lambda r: worker_run(
-                    key, f"{key.replace('_', '-')}-{r}", f"prototype: {label}", bounded=bounded, transport=transport,
-                    raw=raw, proposed=True, batched=batched))(key, label, batched, bounded, transport, raw)
+        measurements["db_only"] = lambda r: worker_run("db_only", f"db-only-{r}", "database side alone", transport="none")
+        if args.variants:
+            for key, label, transport in VARIANTS:
+                measurements[key] = (lambda key, label, transport: lambda r: worker_run(
+                    key, f"{key.replace('_', '-')}-{r}", label, transport=transport))(key, label, transport)
 
         runs: dict[str, list[dict[str, Any]]] = {key: [] for key in measurements}
         for repeat in range(args.repeat):  # interleaved, so that a slow spell of the VM hits all alike
@@ -1052,7 +939,7 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
 
 
 async def run_on(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    scratch = ScratchSQLite() if database == "sqlite" else ScratchPostgres(args.postgres_url, args.keep)
+    scratch = scratch_for(database, args.postgres_url, args.keep)
     async with scratch as url:
         engine = db.create_engine(url)
         try:
@@ -1064,6 +951,7 @@ async def run_on(database: str, args: argparse.Namespace) -> dict[str, Any]:
         try:
             await fill(core, args.chats if args.only != "lifted" else 0, args.lifted_chats if args.only != "limited" else 0,
                        RECOVERY_CHATS if args.only != "lifted" and args.recovery else 0)
+            await settle(core.engine)  # statistics of the fresh tables, as a running server would have them
         finally:
             await core.close()
         result: dict[str, Any] = {
@@ -1088,10 +976,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
             print(f"{r['database']:<10}{p['fake']['ok']:>7,}{p['fake']['too_many_requests']:>6}{p['rate'] or 0:>9.2f}"
                   f"{100 * (p['share'] or 0):>7.1f}%{p['fake']['busiest_second']:>13}  {p['worker_rate']:>6g}/s  {'ok' if ok else 'MISSED'}")
     for r in limited:
-        for limiter, figures in (r["limited"].get("recovery") or {}).items():
-            if "error" not in figures:
-                print(f"{r['database']:<10}one 429 injected, {limiter} limiter: {figures['too_many_requests_incl_injected'] - 1} more 429s, "
-                      f"{figures['seconds_lost']:.1f} s lost sending {figures['sent']} messages")
+        figures = r["limited"].get("recovery")
+        if figures:
+            print(f"{r['database']:<10}one 429 injected: {figures['too_many_requests_incl_injected'] - 1} more 429s, "
+                  f"{figures['seconds_lost']:.1f} s lost sending {figures['sent']} messages")
     lifted = [r for r in results if "lifted" in r]
     if lifted:
         first = lifted[0]["lifted"]
@@ -1100,9 +988,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
               f"median of {first['repeat']} (min-max), and CPU ms per message of this process (target for the worker >= {TARGET_LIFTED:,.0f}/s)")
         names = [("worker", "worker (as is)"), ("ceiling", f"bare aiohttp loop (ceiling), {first['ceiling']['concurrency']} in flight")]
         names += [(k, f"TelegramSender.send alone, {k.rsplit('_', 1)[1]} in flight") for k in first if k.startswith("ptb_alone_")]
-        names += [(key, label) for key, label in (("db_only", "database side alone, as is (rows/s)"),
-                                                  ("db_only_batched", "database side alone, batched (rows/s)")) if key in first]
-        names += [(key, f"prototype: {label}") for key, label, *_ in PROPOSALS if key in first]
+        names += [("db_only", "database side alone (rows/s, InstantSender)")] if "db_only" in first else []
+        names += [(key, label) for key, label, _ in VARIANTS if key in first]
         print(f"{'':<48}" + "".join(f"{r['database'] + ' msg/s':>22}{'CPU ms':>8}" for r in lifted))
         for key, label in names:
             cells = ""
@@ -1127,11 +1014,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lifted-chats", type=int, default=5_000, help="chats for the run with the limit lifted")
     parser.add_argument("--worker-rate", type=float, help="the worker's TELEGRAM_RATE_LIMIT in the run at the limit (default: --rate)")
     parser.add_argument("--no-recovery", dest="recovery", action="store_false",
-                        help="skip the runs at the limit with one 429 injected (current and proposed limiter)")
+                        help="skip the run at the limit with one 429 injected")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each lifted measurement (the median is reported)")
     parser.add_argument("--in-flight", type=int, default=8, help="the bounded concurrency tried besides the worker's batch")
-    parser.add_argument("--no-proposals", dest="proposals", action="store_false",
-                        help="skip the prototypes of the proposed worker changes")
+    parser.add_argument("--no-variants", dest="variants", action="store_false",
+                        help="skip the variants of the worker's sender")
     parser.add_argument("--fake-process", choices=("separate", "same"), default="separate",
                         help="where the fake runs for the lifted run (the run at the limit always has it in-process)")
     parser.add_argument("--only", choices=("limited", "lifted"), help="run one of the two measurements")
@@ -1140,6 +1027,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of the py-spy binary")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the scratch database on")
     parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database behind, to inspect it")
+    parser.add_argument("--no-vacuum", dest="vacuum", action="store_false",
+                        help="PostgreSQL: no VACUUM ANALYZE of the deliveries between runs (as with autovacuum off)")
     parser.add_argument("--label", help="results go to bench/results-sending-<database>-<label>.json")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)  # the child of ProcessFake
     args = parser.parse_args(argv)
@@ -1151,10 +1040,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main(argv: list[str] | None = None) -> None:
+    global VACUUM_BETWEEN_RUNS  # noqa: PLW0603
     args = parse_arguments(argv)
     if args.serve_fake:
         await serve_fake()
         return
+    cancel_on_sigterm()  # a `kill` still drops the scratch database
+    VACUUM_BETWEEN_RUNS = args.vacuum
     databases = ("sqlite", "postgres") if args.database == "both" else (args.database,)
     results = []
     for database in databases:

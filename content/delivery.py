@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 
 from content.db import SessionFactory
 from content.dialect import insert_for, is_postgres
@@ -107,15 +107,11 @@ class DeliveryQueue:
         self.lease = timedelta(seconds=lease_seconds)
         self.share = share
 
-    async def claim(self, platform: str, limit: int) -> list[Claimed]:
-        now = utcnow()
-        due = or_(
-            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its worker died
-        )
-        # Two picks, each an ordered range of ix_deliveries_due, so a claim
-        # reads its batch and not the whole fan-out: rows whose worker died
-        # first (they have waited longest), then pending rows, oldest first.
+    def picks(self, platform: str, now: datetime, *, postgres: bool) -> tuple[Select, Select]:
+        """What a claim takes, in order: rows whose worker died (they have
+        waited longest), then pending rows, oldest first. Each is an ordered
+        range of ix_deliveries_due, so a claim reads its batch and not the
+        whole fan-out."""
         picks = (
             select(Delivery.id)
             .where(Delivery.platform == platform, Delivery.status == "sending", Delivery.lease_until < now)
@@ -124,14 +120,22 @@ class DeliveryQueue:
             .where(Delivery.platform == platform, Delivery.status == "pending", Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at, Delivery.id),
         )
+        index, count = self.share
+        if count > 1:
+            picks = tuple(pick.where(Delivery.chat_id % count == index) for pick in picks)
+        if postgres:
+            picks = tuple(pick.with_for_update(skip_locked=True) for pick in picks)
+        return picks  # type: ignore[return-value]
+
+    async def claim(self, platform: str, limit: int) -> list[Claimed]:
+        now = utcnow()
+        due = or_(
+            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its worker died
+        )
         async with self._sessions.begin() as session:
             ids: list[int] = []
-            for pick in picks:
-                index, count = self.share
-                if count > 1:
-                    pick = pick.where(Delivery.chat_id % count == index)
-                if is_postgres(session):
-                    pick = pick.with_for_update(skip_locked=True)
+            for pick in self.picks(platform, now, postgres=is_postgres(session)):
                 ids += (await session.execute(pick.limit(limit - len(ids)))).scalars()
                 if len(ids) >= limit:
                     break

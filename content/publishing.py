@@ -69,6 +69,9 @@ class Publisher:
             .where(Chat.active.is_(True))
             .where(Subscription.tag_id.in_(select(StoryTag.tag_id).where(StoryTag.story_id == story_id)))
             .distinct()
+            # In chat order, the new rows' index entries and the checks of their
+            # chats go through the indexes in order, not at random.
+            .order_by(Subscription.chat_id)
         )
         statement = (
             insert_for(session, Delivery)
