@@ -239,8 +239,9 @@ def _compile_explain(element: Explain, compiler, **kw) -> str:  # noqa: ANN001, 
 
 
 class ExplainingSession:
-    """Handed to `Publisher._queue` in place of its session: the statement the
-    Publisher builds is explained instead of executed, so the plan is the app's own."""
+    """Handed to `Publisher._queue` in place of its session: the INSERT the
+    Publisher builds is explained instead of executed, so the plan is the app's
+    own (what it reads first, the story's tags, runs as it is)."""
 
     def __init__(self, session, prefix: str) -> None:  # noqa: ANN001
         self._session = session
@@ -251,6 +252,8 @@ class ExplainingSession:
         return self._session.get_bind()
 
     async def execute(self, statement):  # noqa: ANN001, ANN201
+        if not statement.is_dml:
+            return await self._session.execute(statement)
         result = await self._session.execute(Explain(statement, self._prefix))
         self.lines = [str(row[-1]) for row in result.all()]
         return SimpleNamespace(rowcount=0)

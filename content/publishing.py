@@ -55,6 +55,9 @@ class Publisher:
     @staticmethod
     async def _queue(session, story_id: int) -> int:  # noqa: ANN001
         now = utcnow()
+        tag_ids = list((await session.execute(select(StoryTag.tag_id).where(StoryTag.story_id == story_id))).scalars())
+        if not tag_ids:
+            return 0
         followers = (
             select(
                 literal(story_id).label("story_id"),
@@ -67,7 +70,9 @@ class Publisher:
             )
             .join(Chat, Chat.id == Subscription.chat_id)
             .where(Chat.active.is_(True))
-            .where(Subscription.tag_id.in_(select(StoryTag.tag_id).where(StoryTag.story_id == story_id)))
+            # The tag ids as values: the planner then knows how many followers
+            # to expect (rows added in this transaction have no statistics yet).
+            .where(Subscription.tag_id.in_(tag_ids))
             .distinct()
             # In chat order, the new rows' index entries and the checks of their
             # chats go through the indexes in order, not at random.
