@@ -328,9 +328,9 @@ class DeliveryWorker:
                     if self.wake in woke:
                         exhausted = False
                     if self._sent and asyncio.get_running_loop().time() - self._flushed_at >= FLUSH_SECONDS:
-                        await self._flush()
+                        await self._flush_or_log()
                     continue
-                await self._flush()
+                await self._flush_or_log()
                 if worked or not exhausted:  # rows were there: there may be more at once
                     worked = exhausted = False
                     continue
@@ -340,7 +340,7 @@ class DeliveryWorker:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
             heartbeat.cancel()
-            await self._flush()
+            await self._flush_or_log()
 
     @staticmethod
     async def _wait_for(*events: asyncio.Event, timeout: float) -> set[asyncio.Event]:
@@ -423,13 +423,24 @@ class DeliveryWorker:
     async def _flush(self) -> None:
         done, self._sent = self._sent, []
         self._flushed_at = asyncio.get_running_loop().time()
-        await self.queue.sent_many(done)
+        try:
+            await self.queue.sent_many(done)
+        except Exception:
+            # Kept for the next flush: recorded late rather than sent again.
+            self._sent = done + self._sent
+            raise
+
+    async def _flush_or_log(self) -> None:
+        try:
+            await self._flush()
+        except Exception:  # the database away for a moment must not end the worker
+            log.exception("could not record sent deliveries; trying again")
 
     async def _record(self, item: Claimed, outcome: Outcome) -> None:
         if isinstance(outcome, Sent):
             self._sent.append((item.id, outcome.message_id))
             if len(self._sent) >= FLUSH_ROWS or asyncio.get_running_loop().time() - self._flushed_at >= FLUSH_SECONDS:
-                await self._flush()
+                await self._flush_or_log()
         elif isinstance(outcome, RateLimited):
             self.limiter.pause(outcome.retry_after)
             await self.queue.later(item, outcome.retry_after, f"rate limited for {outcome.retry_after:g} s", count_attempt=False)

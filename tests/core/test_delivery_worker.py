@@ -139,3 +139,34 @@ async def test_rows_whose_lease_ran_out_are_claimed_before_older_pending_rows(co
     rest = await queue.claim("test", 10)
     assert [item.story_id for item in rest] == [older.story_id] * 4 + [newer.story_id] * 3
     assert await queue.claim("test", 10) == []  # all leased now
+
+
+class FlakyRecordQueue(CountingQueue):
+    """The database refuses the first recording of sent rows."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.refusals = 1
+
+    async def sent_many(self, done):  # noqa: ANN001, ANN201
+        if done and self.refusals:
+            self.refusals -= 1
+            raise ConnectionError("database away for a moment")
+        return await super().sent_many(done)
+
+
+async def test_sends_the_database_would_not_record_are_recorded_later_not_sent_again(core: Core) -> None:
+    await follow(core, "test", range(12))
+    sender = SlowSender(delay=0)
+    queue = FlakyRecordQueue(core.sessions, lease_seconds=30)
+    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Pushes(core.catalog).message,
+                            RetryPolicy(max_attempts=3), batch=8, poll_interval=0.05)
+    core.publisher.on_queued(worker.wake.set)
+    await core.publisher.publish(DRAFT)
+
+    async def all_sent() -> bool:
+        return (await statuses(core)).get(("test", "sent")) == 12
+
+    await run_until(worker, all_sent)
+    assert queue.refusals == 0
+    assert sorted(sender.sent) == sorted(f"chat-{n}" for n in range(12))  # each once
