@@ -11,6 +11,7 @@ import textwrap
 from typing import TextIO
 
 from content.commands import Caller, Commands
+from content.delivery import Sent
 from content.messages import Block, BulletList, Card, CodeBlock, Heading, Inline, Message, Paragraph, Span
 from content.views import ChatRef
 
@@ -111,9 +112,7 @@ class ConsoleSender:
     def __init__(self, sink: TextIO = sys.stdout) -> None:
         self.sink = sink
 
-    async def send(self, chat: ChatRef, message: Message):  # noqa: ANN201
-        from content.delivery import Sent
-
+    async def send(self, chat: ChatRef, message: Message) -> Sent:
         self.sink.write("\n── New story for you ──\n" + render_plain(message) + "\n\n")
         self.sink.flush()
         return Sent(None)

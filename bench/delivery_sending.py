@@ -733,34 +733,45 @@ VARIANTS = (
 
 # ----- one database, end to end -----------------------------------------------------------------
 
-async def recovery_run(url: str, args: argparse.Namespace, slug: str) -> dict[str, Any]:
-    """RECOVERY_CHATS chats at the limit; after the 60th success the fake answers one 429
-    (retry after 1 s) out of turn: does the worker run into more 429s after its pause (messages
-    that waited through it must not go out in a burst), and how much time is lost beyond it."""
+async def at_the_limit(url: str, args: argparse.Namespace, chats: int, worker_rate: float, slug: str, tag: str,
+                       timeout: float, poll: float, meanwhile=None):  # noqa: ANN001, ANN201
+    """One publish to `chats` chats of the fake in this process, limited to `--rate`, worked off
+    by a worker at `worker_rate`, with `meanwhile(fake)` running beside it. Returns the push's
+    figures, what the fake saw, and the worker."""
     fake = LocalFake()
     await fake.start()
-    core = build_core(settings_for(url, fake, args.rate))
+    core = build_core(settings_for(url, fake, worker_rate))
     try:
-        await fake.add_chats(RECOVERY_CHATS)
+        await fake.add_chats(chats)
         await fake.limit(args.rate)
         worker, to_stop = await start_worker(core)
-
-        async def inject() -> None:
-            while sum(1 for c in fake.fake.calls if c.method == "sendMessage" and c.ok) < 60:
-                await asyncio.sleep(0.005)
-            fake.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
-
         try:
             await fake.reset()
-            injector = asyncio.create_task(inject())
-            run = await push(core, worker, slug, RECOVERY_TAG, timeout=RECOVERY_CHATS / args.rate * 3 + 30, poll=0.5)
-            injector.cancel()
+            beside = asyncio.create_task(meanwhile(fake)) if meanwhile else None
+            run = await push(core, worker, slug, tag, timeout=timeout, poll=poll)
+            if beside is not None:
+                beside.cancel()
         finally:
             await stop_all(to_stop)
         seen = await fake.stats(args.rate)
     finally:
         await core.close()
         await fake.close()
+    return run, seen, worker
+
+
+async def recovery_run(url: str, args: argparse.Namespace, slug: str) -> dict[str, Any]:
+    """RECOVERY_CHATS chats at the limit; after the 60th success the fake answers one 429
+    (retry after 1 s) out of turn: does the worker run into more 429s after its pause (messages
+    that waited through it must not go out in a burst), and how much time is lost beyond it."""
+
+    async def inject(fake: LocalFake) -> None:
+        while sum(1 for c in fake.fake.calls if c.method == "sendMessage" and c.ok) < 60:
+            await asyncio.sleep(0.005)
+        fake.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+
+    run, seen, _ = await at_the_limit(url, args, RECOVERY_CHATS, args.rate, slug, RECOVERY_TAG,
+                                      timeout=RECOVERY_CHATS / args.rate * 3 + 30, poll=0.5, meanwhile=inject)
     ideal = (RECOVERY_CHATS - 1) / args.rate + 1.0  # the one pause asked for is no loss
     return {
         "sent": seen["ok"], "too_many_requests_incl_injected": seen["too_many_requests"],
@@ -771,24 +782,9 @@ async def recovery_run(url: str, args: argparse.Namespace, slug: str) -> dict[st
 
 
 async def limited_phase(database: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
-    fake = LocalFake()
-    await fake.start()
     worker_rate = args.worker_rate or args.rate
-    core = build_core(settings_for(url, fake, worker_rate))
-    try:
-        await fake.add_chats(args.chats)
-        await fake.limit(args.rate)
-        worker, to_stop = await start_worker(core)
-        try:
-            await fake.reset()
-            expected = args.chats / args.rate
-            run = await push(core, worker, "at-the-limit", LIMITED_TAG, timeout=expected * 3 + 60, poll=1.0)
-        finally:
-            await stop_all(to_stop)
-        seen = await fake.stats(args.rate)
-    finally:
-        await core.close()
-        await fake.close()
+    run, seen, worker = await at_the_limit(url, args, args.chats, worker_rate, "at-the-limit", LIMITED_TAG,
+                                           timeout=args.chats / args.rate * 3 + 60, poll=1.0)
     rate = rate_of(seen)
     result = {
         **run, "fake": seen, "limit": args.rate, "worker_rate": worker_rate, "rate": round(rate, 3) if rate else None,

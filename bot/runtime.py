@@ -51,13 +51,7 @@ async def serve(
             started.extend(helpers)
             if chatting:
                 senders.append(ConsoleSender())
-            built = build_workers(core, senders)
-            if built and db.is_postgres_url(settings.database_url):
-                listener = db.Listener(settings.database_url, lambda: [w.wake.set() for w in built])
-                await listener.start()
-                started.append(listener)
-            workers = [asyncio.create_task(w.run(stop), name=f"deliver-{w.sender.platform}") for w in built]
-            log.info("delivering to %s", ", ".join(w.sender.platform for w in built) or "no platform")
+            workers = await start_delivery(core, senders, stop, started)
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -96,13 +90,28 @@ def adapter_checks(telegram, discord_runner) -> dict:  # noqa: ANN001
     return checks
 
 
+async def start_delivery(core: Core, senders: list, stop: asyncio.Event, started: list) -> list[asyncio.Task]:
+    """A worker per sender, running until `stop`; on PostgreSQL a listener wakes
+    them when another process publishes (it joins `started`, to be stopped)."""
+    built = build_workers(core, senders)
+    if built and db.is_postgres_url(core.settings.database_url):
+        listener = db.Listener(core.settings.database_url, lambda: [w.wake.set() for w in built])
+        await listener.start()
+        started.append(listener)
+    log.info("delivering to %s", ", ".join(w.sender.platform for w in built) or "no platform")
+    return [asyncio.create_task(w.run(stop), name=f"deliver-{w.sender.platform}") for w in built]
+
+
 async def console_with_pushes(core: Core) -> None:
     """The console chat, with pushes for it printed as they are delivered."""
     await core.prepare()
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(w.run(stop)) for w in build_workers(core, [ConsoleSender()])]
+    started: list = []
+    tasks = await start_delivery(core, [ConsoleSender()], stop, started)
     try:
         await run_console(core.commands)
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for part in reversed(started):
+            await part.stop()

@@ -173,9 +173,6 @@ class DeliveryQueue:
                 .values(lease_until=utcnow() + self.lease)
             )
 
-    async def sent(self, item: Claimed, message_id: str | None) -> None:
-        await self.sent_many([(item.id, message_id)])
-
     async def sent_many(self, done: list[tuple[int, str | None]]) -> None:
         """Record many sends in one transaction (one statement, executed per row)."""
         if not done:
