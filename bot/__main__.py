@@ -28,35 +28,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _import(core: Core, paths: list[Path]) -> int:
+async def _import(core: Core, paths: list[Path], publish: bool = False) -> int:
+    """Story files into the database: imported (`import`), or published with
+    their pushes queued (`publish`); the same checks for both."""
     await core.prepare(seed=False)
     missing = [p for p in paths if not p.exists()]
     for path in missing:
         print(f"explainer-bot: {path}: no such file or folder", file=sys.stderr)
-    report = await core.importer.import_paths([p for p in paths if p.exists()])
+    save = core.publisher.publish if publish else None
+    report = await core.importer.import_paths([p for p in paths if p.exists()], save=save)
     for saved in report.saved:
-        print(f"{saved.outcome:9} {saved.slug}")
+        queued = f": {saved.deliveries_queued} deliveries queued" if publish else ""
+        print(f"{saved.outcome:9} {saved.slug}{queued}")
     for error in report.errors:
         print(f"refused   {error}", file=sys.stderr)
-    print(report.summary())
+    if not publish:
+        print(report.summary())
     return 1 if report.errors or missing else 0
-
-
-async def _publish(core: Core, paths: list[Path]) -> int:
-    from content.errors import StoryFileError
-    from content.storyfile import load_story_file, story_paths
-
-    await core.prepare(seed=False)
-    failed = 0
-    for path in story_paths(paths):
-        try:
-            published = await core.publisher.publish(load_story_file(path))
-        except StoryFileError as error:
-            print(f"refused   {error}", file=sys.stderr)
-            failed += 1
-            continue
-        print(f"{published.outcome:9} {published.slug}: {published.deliveries_queued} deliveries queued")
-    return 1 if failed else 0
 
 
 async def _main(command: str, args: argparse.Namespace) -> int:
@@ -76,7 +64,7 @@ async def _main(command: str, args: argparse.Namespace) -> int:
         if command == "import":
             return await _import(core, args.paths)
         if command == "publish":
-            return await _publish(core, args.paths)
+            return await _import(core, args.paths, publish=True)
         if command == "console":
             await console_with_pushes(core)
             return 0

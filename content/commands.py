@@ -11,7 +11,7 @@ from rapidfuzz.distance import Levenshtein
 from content import replies
 from content.catalog import Catalog, KeyIndex
 from content.flood import FloodGuard, Verdict
-from content.keys import clean_input, hashtag, key_of
+from content.keys import clean_input, hashtag, is_slug, key_of
 from content.messages import Button, Message, Reply, Span
 from content.search import Search
 from content.subscriptions import Subscriptions
@@ -22,7 +22,6 @@ MAX_TAGS_AT_ONCE = 20
 LATEST_DEFAULT, LATEST_MAX = 5, 10
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?$")
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +177,7 @@ class Commands:
         held = await self._admit(caller)
         if held is not None:
             return held
-        if action == "story" and _SLUG.fullmatch(argument or ""):
+        if action == "story" and is_slug(argument or ""):
             detail = await self._catalog.story(argument)
             if detail is not None:
                 return _one(replies.story_detail(detail))
@@ -238,7 +237,7 @@ class Commands:
                 found = {s.slug: s.title for s in await self._catalog.latest(limit)}
             else:
                 slug_prefix = "-".join(typed.lower().split())
-                found = dict(await self._catalog.titles_by_slug_prefix(slug_prefix, limit)) if _SLUG.fullmatch(slug_prefix) else {}
+                found = dict(await self._catalog.titles_by_slug_prefix(slug_prefix, limit)) if is_slug(slug_prefix) else {}
                 if len(found) < limit:  # words of the title, stemmed, when the slug does not match
                     for story in await self._catalog.stories_by_id(await self._search.story_ids(typed, limit=limit)):
                         found.setdefault(story.slug, story.title)
@@ -299,7 +298,7 @@ class Commands:
         wanted = args.strip().rstrip("/").rsplit("/", 1)[-1].lower()  # a pasted link works too
         if not wanted:
             return _refuse("Which story? Give its slug, e.g. ", Span("/story SLUG", code=True), "; ", Span("/latest", code=True), " shows them.")
-        detail = await self._catalog.story(wanted) if _SLUG.fullmatch(wanted) else None
+        detail = await self._catalog.story(wanted) if is_slug(wanted) else None
         if detail is not None:
             return _one(replies.story_detail(detail))
         found = await self._catalog.stories_by_id(await self._search.story_ids(wanted.replace("-", " "), limit=3))

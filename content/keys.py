@@ -14,6 +14,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 SLUG_MAX = 56
+# What a slug may be: lowercase letters and digits in runs joined by single hyphens.
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+def is_slug(text: str) -> bool:
+    """Could `text` be a story's slug? (Anything else cannot be stored, so names no story.)"""
+    return len(text) <= SLUG_MAX and _SLUG.fullmatch(text) is not None
 
 
 def key_of(value: str) -> str:

@@ -8,16 +8,20 @@ the same slug updates the story and queues nothing.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import literal, select, text
+from sqlalchemy.exc import IntegrityError
 
 from content.db import NOTIFY_CHANNEL, SessionFactory
 from content.dialect import insert_for, is_postgres
 from content.models import Chat, Delivery, StoryTag, Subscription, utcnow
 from content.stories import Outcome, StoryWriter
 from content.storyfile import StoryDraft
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,15 @@ class Publisher:
         self._listeners.append(listener)
 
     async def publish(self, draft: StoryDraft) -> Published:
+        try:
+            return await self._publish(draft)
+        except IntegrityError:
+            # Another writer created the same slug (or tag, or term) between our
+            # read and our write; with that row in place the second try updates.
+            log.info("publish of %s raced another writer; trying again", draft.slug)
+            return await self._publish(draft)
+
+    async def _publish(self, draft: StoryDraft) -> Published:
         async with self._sessions.begin() as session:
             saved = await self._writer.save_in(session, draft)
             queued = 0

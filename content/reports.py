@@ -64,11 +64,10 @@ class Reports:
                 return None
             counts = (
                 await session.execute(
-                    select(Chat.platform, Delivery.status, func.count())
-                    .join(Chat, Chat.id == Delivery.chat_id)
+                    select(Delivery.platform, Delivery.status, func.count())
                     .where(Delivery.story_id == story_id)
-                    .group_by(Chat.platform, Delivery.status)
-                    .order_by(Chat.platform, Delivery.status)
+                    .group_by(Delivery.platform, Delivery.status)
+                    .order_by(Delivery.platform, Delivery.status)
                 )
             ).all()
             failures = (

@@ -6,9 +6,10 @@ the same draft twice writes nothing the second time.
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +36,7 @@ class Saved:
 
 @dataclass(slots=True)
 class ImportReport:
-    saved: list[Saved] = field(default_factory=list)
+    saved: list[Any] = field(default_factory=list)  # Saved, or what the `save` given returned
     errors: list[StoryFileError] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
@@ -138,7 +139,10 @@ class StoryImporter:
     def __init__(self, writer: StoryWriter) -> None:
         self._writer = writer
 
-    async def import_paths(self, paths: list[Path]) -> ImportReport:
+    async def import_paths(self, paths: list[Path], save: Callable[[StoryDraft], Awaitable[Any]] | None = None) -> ImportReport:
+        """Every story file under `paths`, checked, then saved (or handed to `save`,
+        e.g. `Publisher.publish`, whose results the report lists)."""
+        save = save or self._writer.save
         report = ImportReport()
         seen: dict[str, str] = {}
         for path in story_paths(paths):
@@ -151,7 +155,7 @@ class StoryImporter:
                 report.errors.append(StoryFileError(str(path), "slug", f"{draft.slug!r} is also the slug of {seen[draft.slug]}"))
                 continue
             seen[draft.slug] = str(path)
-            report.saved.append(await self._writer.save(draft))
+            report.saved.append(await save(draft))
         return report
 
 

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from content.errors import StoryFileError
-from content.keys import SLUG_MAX, key_of, slugify
+from content.keys import SLUG_MAX, SLUG_PATTERN, key_of, slugify
 
 SUMMARY_MAX_WORDS = 120
 FIELDS = ("slug", "title", "summary", "category", "published_at", "tags", "url", "terms")
@@ -82,7 +82,7 @@ class _Term(BaseModel):
 class _Story(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
-    slug: str | None = Field(default=None, min_length=1, max_length=SLUG_MAX, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+    slug: str | None = Field(default=None, min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     title: str = Field(min_length=1, max_length=200)
     summary: str = Field(min_length=1, max_length=1000)
     category: str = Field(min_length=1, max_length=40)
@@ -149,7 +149,8 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return field, f"unknown key (allowed: {', '.join(FIELDS)})"
+        allowed = tuple(_Term.model_fields) if "terms" in loc[:-1] else FIELDS
+        return field, f"unknown key (allowed: {', '.join(allowed)})"
     if kind == "missing":
         return field, "missing (required)"
     if kind == "list_type":

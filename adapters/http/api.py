@@ -11,19 +11,17 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 
 from content.errors import StoryFileError
-from content.keys import SLUG_MAX, key_of
-from content.publishing import Published, Publisher
-from content.reports import DeliveryReport, Reports
+from content.keys import is_slug
+from content.publishing import Publisher
+from content.reports import Reports
 from content.storyfile import FIELDS, StoryDraft, story_from_mapping
 from content.views import StoryDetail, StoryView
 
@@ -32,12 +30,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # bytes of a POST /api/stories request body
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 API_FIELDS = (*FIELDS, "body")
-TERM_FIELDS = ("term", "definition", "aliases")
-# What the database can hold in a key column (tags.key, terms.key, term_aliases.key).
-TAG_KEY_MAX, TERM_KEY_MAX = 64, 80
 REALM = "explainer-bot"
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL, and lone surrogates (not UTF-8)
 
 
 class Refused(Exception):
@@ -82,19 +75,6 @@ def detail_json(detail: StoryDetail) -> dict[str, Any]:
     }
 
 
-def report_json(report: DeliveryReport) -> dict[str, Any]:
-    return {
-        "slug": report.slug,
-        "total": report.total,
-        "by_status": report.by_status,
-        "by_platform": report.by_platform,
-        "failures": [
-            {"platform": f.platform, "chat_id": f.chat_id, "status": f.status, "attempts": f.attempts, "error": f.error}
-            for f in report.failures
-        ],
-    }
-
-
 # ----- the request body -----------------------------------------------------
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
@@ -113,19 +93,6 @@ def parse_json(raw: bytes) -> Any:
         raise Refused(400, {"error": f"malformed JSON: {exc}"}) from None
 
 
-def _storable_text(value: Any, field: str) -> None:
-    """Text the databases cannot hold (a NUL, a lone surrogate) is refused, not crashed on."""
-    if isinstance(value, str):
-        if _UNSTORABLE.search(value):
-            raise invalid(field, "must not contain NUL characters or unpaired surrogates")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _storable_text(item, f"{field}.{key}" if field else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _storable_text(item, f"{field}[{index}]")
-
-
 def validate_story(data: Any) -> StoryDraft:
     if not isinstance(data, dict):
         raise invalid("story", "must be a JSON object of the story's fields")
@@ -133,23 +100,10 @@ def validate_story(data: Any) -> StoryDraft:
         draft = story_from_mapping(data, "request")
     except StoryFileError as error:
         problem = error.problem
-        if problem.startswith("unknown key"):
-            allowed = TERM_FIELDS if "." in error.field else API_FIELDS
-            problem = f"unknown key (allowed: {', '.join(allowed)})"
+        if problem.startswith("unknown key") and "." not in error.field:
+            # A story file keeps its body below the front matter; here it is a field too.
+            problem = f"unknown key (allowed: {', '.join(API_FIELDS)})"
         raise invalid(error.field, problem) from None
-    except OverflowError:  # a date at the very edge of the calendar, moved to UTC
-        raise invalid("published_at", "out of range once converted to UTC") from None
-    _storable_text(data, "")
-    # Keys are stored in columns of fixed width; a few characters grow under
-    # Unicode normalisation (e.g. U+FDFA becomes 18 letters).
-    for name in draft.tags:
-        if len(key_of(name)) > TAG_KEY_MAX:
-            raise invalid("tags", f"tag {name[:40]!r} is too long once normalised")
-    for index, term in enumerate(draft.terms):
-        if len(key_of(term.term)) > TERM_KEY_MAX:
-            raise invalid(f"terms[{index}].term", "too long once normalised")
-        if any(len(key_of(alias)) > TERM_KEY_MAX for alias in term.aliases):
-            raise invalid(f"terms[{index}].aliases", "an alias is too long once normalised")
     return draft
 
 
@@ -197,22 +151,13 @@ class PublishingApi:
         except web.HTTPRequestEntityTooLarge:
             raise too_large from None
 
-    async def _publish(self, draft: StoryDraft) -> Published:
-        try:
-            return await self.publisher.publish(draft)
-        except IntegrityError:
-            # Another request created the same slug (or tag, or term) between our
-            # read and our write; with that row in place the second try updates.
-            log.info("publish of %s raced another writer; trying again", draft.slug)
-            return await self.publisher.publish(draft)
-
     async def publish(self, request: web.Request) -> web.Response:
         try:
             self._authorize(request)
             draft = validate_story(parse_json(await self._body(request)))
         except Refused as refused:
             return refused.response()
-        published = await self._publish(draft)
+        published = await self.publisher.publish(draft)
         created = published.outcome == "created"
         body = {"slug": published.slug, "outcome": published.outcome, "deliveries_queued": published.deliveries_queued}
         headers = {"Location": f"/api/stories/{published.slug}"} if created else None
@@ -240,7 +185,7 @@ class PublishingApi:
     def _slug(request: web.Request) -> str | None:
         """The path's slug when it could be one (anything else cannot be stored, so is unknown)."""
         slug = request.match_info["slug"]
-        return slug if len(slug) <= SLUG_MAX and _SLUG.fullmatch(slug) else None
+        return slug if is_slug(slug) else None
 
     @staticmethod
     def _no_story(request: web.Request) -> web.Response:
@@ -259,7 +204,7 @@ class PublishingApi:
         report = await self.reports.deliveries(slug) if slug else None
         if report is None:
             return self._no_story(request)
-        return web.json_response(report_json(report))
+        return web.json_response(asdict(report))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

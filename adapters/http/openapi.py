@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT
-from content.keys import SLUG_MAX
+from content.keys import SLUG_MAX, SLUG_PATTERN
 from content.reports import STATUSES
 from content.storyfile import SUMMARY_MAX_WORDS
 
 JSON = "application/json"
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 URL_PATTERN = r"^https?://[^\s<>\"]+$"
 HAS_TEXT = r"\S"  # not blank: text is trimmed before the length is checked
 HAS_ALNUM = r"[^\W_]"  # at least one letter or digit (tags and terms are matched by them)
