@@ -25,9 +25,13 @@ NO_PINGS = discord.AllowedMentions.none()
 ANSWER_WITHIN = 2.0
 
 
-def chat_of(channel: discord.abc.Messageable | discord.abc.GuildChannel | None, channel_id: int | None) -> ChatRef:
-    if isinstance(channel, discord.abc.GuildChannel):
-        return ChatRef(PLATFORM, str(channel.id), "group", f"#{channel.name}")
+def chat_of(channel: discord.abc.Messageable | discord.abc.GuildChannel | None, channel_id: int | None,
+            in_guild: bool) -> ChatRef:
+    # Whether a server holds it, not the channel's class, makes a chat shared:
+    # a thread is no GuildChannel in discord.py, yet its members are not one user.
+    if in_guild or isinstance(channel, discord.abc.GuildChannel):
+        name = getattr(channel, "name", None)
+        return ChatRef(PLATFORM, str(getattr(channel, "id", None) or channel_id), "group", f"#{name}" if name else None)
     return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), "private")
 
 
@@ -46,7 +50,7 @@ class DiscordBridge:
 
     def _caller(self, interaction: discord.Interaction, channel: discord.abc.GuildChannel | None = None) -> Caller:
         where = channel or interaction.channel
-        ref = chat_of(where, interaction.channel_id)
+        ref = chat_of(where, interaction.channel_id, in_guild=interaction.guild_id is not None)
         user = interaction.user
         if ref.kind == "private":
             return Caller(ref, str(user.id))

@@ -11,7 +11,7 @@ from discord import app_commands
 
 from adapters.discord.bridge import NO_PINGS, DiscordBridge
 from adapters.discord.buttons import ActionButton
-from content.commands import COMMANDS
+from content.commands import COMMANDS, LATEST_DEFAULT, LATEST_MAX
 
 log = logging.getLogger(__name__)
 DESCRIPTIONS = {c.name: c.description for c in COMMANDS}
@@ -77,9 +77,10 @@ def add_commands(tree: app_commands.CommandTree, bridge: DiscordBridge) -> None:
         return await bridge.choices("story", current)
 
     @app_commands.command(name="latest", description=DESCRIPTIONS["latest"])
-    @app_commands.describe(count="How many stories (1-10)", tag="Only stories with this tag")
+    @app_commands.describe(count=f"How many stories (1-{LATEST_MAX})", tag="Only stories with this tag")
     @app_commands.autocomplete(tag=tags)
-    async def latest(interaction: discord.Interaction, count: app_commands.Range[int, 1, 10] = 5, tag: str | None = None) -> None:
+    async def latest(interaction: discord.Interaction, count: app_commands.Range[int, 1, LATEST_MAX] = LATEST_DEFAULT,
+                     tag: str | None = None) -> None:
         await bridge.run(interaction, "latest", f"{count} {tag or ''}".strip())
 
     @app_commands.command(name="story", description=DESCRIPTIONS["story"])

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import discord
 from discord.utils import escape_markdown
 
-from content.messages import Block, BulletList, Card, CodeBlock, Heading, Message, Paragraph, Span
+from content.messages import Block, BulletList, Card, CodeBlock, Heading, Message, Paragraph, Span, plain_text
+from content.replies import shorten
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -112,7 +113,7 @@ def _size(embed: discord.Embed) -> int:
 
 def card_embeds(card: Card) -> list[discord.Embed]:
     texts = [block_text(b) for b in card.blocks]
-    footer = " · ".join(p for p in ("".join(s.text for s in card.meta), "".join(s.text for s in card.footer)) if p)[:FOOTER_LIMIT]
+    footer = " · ".join(p for p in (plain_text(card.meta), plain_text(card.footer)) if p)[:FOOTER_LIMIT]
     # Title, description and footer of one embed must also fit the 6,000 of a message.
     room = min(DESCRIPTION_LIMIT, EMBED_TOTAL - min(len(card.title), TITLE_LIMIT) - len(footer))
     descriptions = _pack([t for t in texts if t], room) or [""]
@@ -120,7 +121,7 @@ def card_embeds(card: Card) -> list[discord.Embed]:
     for i, description in enumerate(descriptions):
         embed = discord.Embed(description=description or None, colour=colour(card.accent))
         if i == 0:
-            embed.title = card.title[: TITLE_LIMIT - 1] + "…" if len(card.title) > TITLE_LIMIT else card.title
+            embed.title = shorten(card.title, TITLE_LIMIT)
             if card.url:
                 embed.url = card.url
         if i == len(descriptions) - 1 and footer:
@@ -173,7 +174,7 @@ def render(message: Message) -> list[Outgoing]:
         for button in row:
             cid = custom_id(button.action, button.argument)
             if cid is not None and len(buttons) < BUTTONS_MAX:
-                label = button.label if len(button.label) <= LABEL_LIMIT else button.label[: LABEL_LIMIT - 1] + "…"
+                label = shorten(button.label, LABEL_LIMIT)
                 buttons.append((label, cid))
     out[-1].buttons = buttons
     return out

@@ -9,7 +9,7 @@ import aiohttp
 import discord
 
 from adapters.discord.bridge import NO_PINGS, view_of
-from adapters.discord.render import render
+from adapters.discord.render import Outgoing, render
 from content.delivery import Failed, Outcome, RateLimited, Refused, Sent
 from content.messages import Message
 from content.views import ChatRef
@@ -20,12 +20,21 @@ class DiscordSender:
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
+        self._rendered: tuple[Message, list[Outgoing]] | None = None
+
+    def _outgoing(self, message: Message) -> list[Outgoing]:
+        # A fan-out sends one message to many chats: render it once.
+        if self._rendered is None or self._rendered[0] is not message:
+            self._rendered = (message, render(message))
+        return self._rendered[1]
 
     async def send(self, chat: ChatRef, message: Message) -> Outcome:
         first_id: str | None = None
         try:
-            channel = self.client.get_channel(int(chat.chat_id)) or await self.client.fetch_channel(int(chat.chat_id))
-            for out in render(message):
+            # Sending needs only the id: no lookup (a worker process has no
+            # gateway cache, and DMs are not cached) costing a request a push.
+            channel = self.client.get_partial_messageable(int(chat.chat_id))
+            for out in self._outgoing(message):
                 kwargs: dict = {"content": out.content, "embeds": out.embeds, "allowed_mentions": NO_PINGS}
                 view = view_of(out)
                 if view is not None:

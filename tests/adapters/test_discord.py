@@ -330,3 +330,14 @@ async def test_pushes_reach_channels_and_dms_and_a_lost_channel_is_deactivated(d
         active = (await session.execute(select(Chat.active).where(Chat.platform_chat_id == str(GENERAL)))).scalar_one()
     assert unsent == {str(GENERAL): "skipped"} and active is False
     assert dc.fake.messages(DM)[-1]["embeds"][0]["title"] == "Second"
+
+
+def test_a_thread_in_a_server_is_a_shared_chat_not_a_private_one() -> None:
+    # discord.py's Thread is no GuildChannel: the server, not the class, decides.
+    from types import SimpleNamespace
+
+    from adapters.discord.bridge import chat_of
+
+    thread = SimpleNamespace(id=4242, name="launch-day")
+    assert chat_of(thread, 4242, in_guild=True) == ChatRef("discord", "4242", "group", "#launch-day")
+    assert chat_of(None, 77, in_guild=False).kind == "private"
