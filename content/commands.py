@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -186,7 +186,8 @@ class Commands:
             if offset.isdigit() and int(offset) <= 1000 and (not tag_key or tag_key.isalnum()):
                 tag = (await self._catalog.keys()).tags.get(tag_key) if tag_key else None
                 if tag is not None or not tag_key:
-                    return await self._latest_page(LATEST_DEFAULT, int(offset), tag, None)
+                    page = await self._latest_page(LATEST_DEFAULT, int(offset), tag, None)
+                    return Reply(tuple(replace(m, replaces_pressed=True) for m in page.messages))
         return _refuse("That button has expired. Send ", Span("/latest", code=True), " for fresh stories.")
 
     async def inline(self, query: str, limit: int = 10) -> list[InlineResult]:

@@ -86,6 +86,9 @@ class Message:
     # True for answers meant for the asking user only (refusals, errors):
     # platforms that can show a reply to one person (Discord) do so.
     private: bool = False
+    # True for the next page of a list: it takes the place of the message
+    # whose button asked for it, where the platform can edit that message.
+    replaces_pressed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

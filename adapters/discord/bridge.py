@@ -88,7 +88,7 @@ class DiscordBridge:
     async def press(self, interaction: discord.Interaction, action: str, argument: str) -> None:
         caller = self._caller(interaction)
         reply = await self.commands.press(caller, action, argument)
-        if action == "more" and len(reply.messages) == 1 and not reply.messages[0].private:
+        if len(reply.messages) == 1 and reply.messages[0].replaces_pressed:
             outs = render(reply.messages[0])
             if len(outs) == 1:
                 out = outs[0]

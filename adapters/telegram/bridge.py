@@ -124,7 +124,7 @@ class TelegramBridge:
             await query.answer(plain(first)[:200], show_alert=False)
             return
         await query.answer()
-        if action == "more" and len(reply.messages) == 1:
+        if first.replaces_pressed and len(reply.messages) == 1:
             out = outgoing(first)
             if len(out.texts) == 1:
                 try:

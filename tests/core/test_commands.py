@@ -74,6 +74,7 @@ async def test_more_button_pages_on(core: Core) -> None:
     second = await core.commands.press(PRIVATE, more.action, more.argument)
     everything = await core.catalog.latest(16)
     assert [c.title for c in cards(second)] == [s.title for s in everything[5:10]]
+    assert only(second).replaces_pressed and not first.replaces_pressed  # the page takes the list's place
     tagged = only(await ask(core, "/latest 1 chatbots"))
     more = next(b for row in tagged.buttons for b in row if b.action == "more")
     page = cards(await core.commands.press(PRIVATE, more.action, more.argument))
@@ -84,6 +85,7 @@ async def test_forged_buttons_get_a_polite_answer(core: Core) -> None:
     for action, argument in (("more", "x:y"), ("more", "5:nosuchtag"), ("story", "<b>"), ("delete", "all"), ("more", "99999999:")):
         reply = await core.commands.press(PRIVATE, action, argument)
         assert "expired" in plain(reply), (action, argument)
+        assert not only(reply).replaces_pressed  # a refusal never overwrites the list
 
 
 async def test_story_shows_the_full_explainer(core: Core) -> None:
