@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from telegram import Bot
 
 from adapters.telegram.request import AiohttpRequest
@@ -16,7 +16,7 @@ from adapters.telegram.sender import TelegramSender
 from bot.composition import Core
 from content.commands import Caller
 from content.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
-from content.models import Chat, Delivery
+from content.models import Chat, Delivery, utcnow
 from content.pushes import Pushes
 from content.ratelimit import Limits, RateLimiter
 from content.storyfile import StoryDraft
@@ -125,10 +125,15 @@ async def test_a_blocked_chat_is_deactivated_and_skipped(rig: Rig) -> None:
     rig.fake.block(1)
     await rig.core.publisher.publish(STORY)
     await rig.core.publisher.publish(replace(STORY, slug="second", title="Second"))
+    rig.worker.batch = 1  # one row a claim: the 403 comes before chat 1's second row is claimed
     await rig.drain()
     rows = {(r.platform_chat_id, r.status) for r in await rig.rows()}
     assert rows == {("1", "skipped"), ("2", "sent")}
     assert not [r for r in await rig.rows() if r.platform_chat_id == "1" and r.active]
+    asked_blocked = [c for c in rig.fake.calls if c.method == "sendMessage" and str(c.params["chat_id"]) == "1"]
+    assert len(asked_blocked) == 1  # its second push was skipped, not tried
+    # Its subscriptions stay, inactive with the chat, for when it comes back.
+    assert [t.name for t in await rig.core.catalog.followed(ChatRef("telegram", "1"))] == ["xAI"]
     assert len(rig.fake.sent(2)) == 2
     third = await rig.core.publisher.publish(replace(STORY, slug="third", title="Third"))
     assert third.deliveries_queued == 1  # the inactive chat gets nothing queued
@@ -166,14 +171,32 @@ async def test_transient_errors_retry_then_fail_with_the_error_kept(rig: Rig) ->
     assert rig.fake.sent(2) == []
 
 
+async def test_a_timeout_is_retried_and_the_message_delivered(rig: Rig) -> None:
+    rig.fake.add_chat(1, "private", first_name="Ada")
+    await rig.follow(1, "xAI")
+    impatient = AiohttpRequest(read_timeout=0.3)
+    await impatient.initialize()
+    try:
+        rig.worker.sender = TelegramSender(Bot(rig.fake.token, base_url=f"{rig.fake.url}/bot"), impatient)
+        rig.fake.stall_next("sendMessage", 1.0)
+        await rig.core.publisher.publish(STORY)
+        await rig.drain()
+    finally:
+        await impatient.shutdown()
+    (row,) = await rig.rows()
+    assert row.status == "sent" and row.attempts == 2 and row.platform_message_id
+    # The timed-out try may still have reached Telegram: at most that one message twice.
+    assert 1 <= len(rig.fake.sent(1)) <= 2
+
+
 async def test_an_expired_lease_is_claimed_again(rig: Rig) -> None:
     rig.fake.add_chat(1, "private", first_name="Ada")
     await rig.follow(1, "xAI")
     await rig.core.publisher.publish(STORY)
-    # A lease long enough for a cold first claim (statement compiling, a new connection) to be over.
-    queue = DeliveryQueue(rig.core.sessions, lease_seconds=1.5)
+    queue = DeliveryQueue(rig.core.sessions, lease_seconds=30)
     (taken,) = await queue.claim("telegram", 10)  # a worker that dies right after claiming
     assert await queue.claim("telegram", 10) == []  # leased: nobody else takes it
-    await asyncio.sleep(1.6)
+    async with rig.core.sessions.begin() as session:  # its lease runs out
+        await session.execute(update(Delivery).where(Delivery.id == taken.id).values(lease_until=utcnow() - timedelta(seconds=1)))
     await rig.drain()
     assert len(rig.fake.sent(1)) == 1

@@ -330,6 +330,10 @@ async def test_pushes_reach_channels_and_dms_and_a_lost_channel_is_deactivated(d
         active = (await session.execute(select(Chat.active).where(Chat.platform_chat_id == str(GENERAL)))).scalar_one()
     assert unsent == {str(GENERAL): "skipped"} and active is False
     assert dc.fake.messages(DM)[-1]["embeds"][0]["title"] == "Second"
+    # The workers' outcomes reach /metrics: two sends, then one sent and one refused.
+    exposed = dc.core.metrics.exposition()[0].decode()
+    assert 'explainer_deliveries_total{outcome="sent",platform="discord"} 3.0' in exposed
+    assert 'explainer_deliveries_total{outcome="refused",platform="discord"} 1.0' in exposed
 
 
 def test_a_thread_in_a_server_is_a_shared_chat_not_a_private_one() -> None:

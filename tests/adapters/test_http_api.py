@@ -22,7 +22,7 @@ from adapters.http.metrics import Metrics
 from adapters.http.openapi import openapi_document
 from bot.composition import Core, build_http_app
 from content.commands import Caller
-from content.models import Chat, Delivery, Story
+from content.models import Chat, Delivery, Story, StoryTag, Tag, Term, TermAlias
 from content.reports import Reports
 from content.views import ChatRef
 
@@ -158,6 +158,8 @@ REFUSED: list[tuple[str, Any, dict[str, str], int, str | None]] = [
 async def test_every_refused_request_writes_nothing(core: Core) -> None:
     stories, deliveries = await count(core, Story), await count(core, Delivery)
     await subscribe(core, "c1", "xAI")
+    written = (Story, Tag, Term, TermAlias, StoryTag, Delivery)
+    before = [await count(core, model) for model in written]
     async with serving(core) as client:
         for name, payload, headers, status, field in REFUSED:
             if isinstance(payload, bytes):
@@ -190,6 +192,7 @@ async def test_every_refused_request_writes_nothing(core: Core) -> None:
 
         # Without a token, a large body is refused for the token (and not read).
         assert (await client.post("/api/stories", data=big)).status == 401
+        assert [await count(core, model) for model in written] == before, "a refused request wrote rows"
         # The same story with the token goes through: the refusals were about the request only.
         assert (await client.post("/api/stories", json=story(), headers=AUTH)).status == 201
     assert await count(core, Story) == stories + 1
@@ -295,6 +298,7 @@ async def test_metrics_in_prometheus_text_format(core: Core) -> None:
         assert answer.status == 200
         assert answer.headers["Content-Type"].startswith("text/plain")
         text = await answer.text()
+    assert 'explainer_commands_total{command="subscribe",platform="test"} 2.0' in text  # counted by Commands itself
     assert 'explainer_commands_total{command="latest",platform="telegram"} 2.0' in text
     assert 'explainer_deliveries_total{outcome="rate_limited",platform="discord"} 1.0' in text
     assert 'explainer_delivery_latency_seconds_bucket{le="2.5",platform="telegram"} 1.0' in text

@@ -114,7 +114,10 @@ async def test_run_wakes_for_a_publish_and_stops_cleanly(core: Core) -> None:
     worker.poll_interval = 60.0  # only the publish's wake-up can start the sends in time
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
-    await asyncio.sleep(0.1)  # idle, waiting
+    async with asyncio.timeout(10):
+        while not queue.claims:  # its first claim found nothing: now it waits
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
     await core.publisher.publish(DRAFT)
     async with asyncio.timeout(10):
         while (await statuses(core)).get(("test", "sent")) != 3:
@@ -170,3 +173,13 @@ async def test_sends_the_database_would_not_record_are_recorded_later_not_sent_a
     await run_until(worker, all_sent)
     assert queue.refusals == 0
     assert sorted(sender.sent) == sorted(f"chat-{n}" for n in range(12))  # each once
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_a_ceiling() -> None:
+    policy = RetryPolicy(max_attempts=5, base_delay=2.0, max_delay=600.0)
+    for attempts in range(1, 8):
+        ceiling = min(600.0, 2.0 * 2 ** (attempts - 1))
+        delays = [policy.delay(attempts) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays), attempts
+        assert len({round(d, 6) for d in delays}) > 1  # jittered, so failures do not come back together
+    assert max(policy.delay(30) for _ in range(50)) <= 600.0

@@ -245,14 +245,16 @@ async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig)
     chats, overall = 600, 60
     await rig.followers(chats)
     workers = [
+        # Polling only once a minute: the publish's NOTIFY must wake them.
         rig.start_worker(f"worker{i}", telegram_rate_limit=overall, delivery_workers=2, delivery_worker_index=i,
-                         delivery_lease_seconds=30)
+                         delivery_lease_seconds=30, delivery_poll_seconds=60)
         for i in (0, 1)
     ]
     for worker in workers:
         await worker.ready()
     published = await rig.core.publisher.publish(SCOOP)  # NOTIFY wakes both at once
     assert published.deliveries_queued == chats
+    await rig.fake.wait_for(lambda c: c.method == "sendMessage" and c.ok, timeout=10)
     await eventually(rig.drained, "every row sent", timeout=60, every=0.1, alive=workers)
     assert [await worker.stop() for worker in workers] == [0, 0]
 

@@ -709,6 +709,7 @@ class FakeTelegram:
         self._allowed: set[str] | None = None  # None: Telegram's default update types
         self._limits = RateLimits(None, None, None)
         self._failures: dict[str, deque[ApiError]] = {}
+        self._stalls: dict[str, deque[float]] = {}
         self._sent: list[SentMessage] = []
         self._webhook_error: tuple[int, str] | None = None
         # request bookkeeping
@@ -806,6 +807,11 @@ class FakeTelegram:
                   times: int = 1) -> None:
         error = ApiError(error_code, description, retry_after=retry_after)
         self._failures.setdefault(method.lower(), deque()).extend([error] * times)
+
+    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next calls of `method` are answered only after `seconds` (then as usual): a
+        client with a shorter timeout sees a timeout, as with an overloaded Bot API."""
+        self._stalls.setdefault(method.lower(), deque()).extend([seconds] * times)
 
     # ----- user actions ----------------------------------------------------------------
     def send_text(self, chat_id: int, user_id: int, text: str, *, first_name: str = "Ada",
@@ -1064,6 +1070,9 @@ class FakeTelegram:
                 raise ApiError(401, "Unauthorized") if _TOKEN_FORMAT.fullmatch(token) else ApiError(404, "Not Found")
             if handler is None:
                 raise ApiError(404, "Not Found")
+            stalls = self._stalls.get(method.lower())
+            if stalls:
+                await asyncio.sleep(stalls.popleft())
             failures = self._failures.get(method.lower())
             if failures:
                 raise failures.popleft()
