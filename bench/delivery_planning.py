@@ -241,7 +241,7 @@ def _compile_explain(element: Explain, compiler, **kw) -> str:  # noqa: ANN001, 
 class ExplainingSession:
     """Handed to `Publisher._queue` in place of its session: the INSERT the
     Publisher builds is explained instead of executed, so the plan is the app's
-    own (what it reads first, the story's tags, runs as it is)."""
+    own (anything else it runs, runs as it is)."""
 
     def __init__(self, session, prefix: str) -> None:  # noqa: ANN001
         self._session = session
@@ -267,7 +267,7 @@ async def explain_queueing(sessions: db.SessionFactory, writer: StoryWriter, dra
         try:
             saved = await writer.save_in(session, draft)
             explaining = ExplainingSession(session, prefix)
-            await Publisher._queue(explaining, saved.story_id)  # noqa: SLF001 - the app's statement, explained
+            await Publisher._queue(explaining, saved.story_id, saved.tag_ids)  # noqa: SLF001 - the app's statement, explained
             return explaining.lines
         finally:
             await transaction.rollback()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from content.db import NOTIFY_CHANNEL, SessionFactory
 from content.dialect import insert_for, is_postgres
-from content.models import Chat, Delivery, StoryTag, Subscription, utcnow
+from content.models import Chat, Delivery, Subscription, utcnow
 from content.stories import Outcome, StoryWriter
 from content.storyfile import StoryDraft
 
@@ -56,7 +56,7 @@ class Publisher:
             saved = await self._writer.save_in(session, draft)
             queued = 0
             if saved.outcome == "created":
-                queued = await self._queue(session, saved.story_id)
+                queued = await self._queue(session, saved.story_id, saved.tag_ids)
                 if queued and is_postgres(session):
                     # Delivered at commit: workers in other processes start at once.
                     await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
@@ -66,9 +66,8 @@ class Publisher:
         return Published(saved.slug, saved.story_id, saved.outcome, queued)
 
     @staticmethod
-    async def _queue(session, story_id: int) -> int:  # noqa: ANN001
+    async def _queue(session, story_id: int, tag_ids: tuple[int, ...]) -> int:  # noqa: ANN001
         now = utcnow()
-        tag_ids = list((await session.execute(select(StoryTag.tag_id).where(StoryTag.story_id == story_id))).scalars())
         if not tag_ids:
             return 0
         followers = (
@@ -85,7 +84,7 @@ class Publisher:
             .where(Chat.active.is_(True))
             # The tag ids as values: the planner then knows how many followers
             # to expect (rows added in this transaction have no statistics yet).
-            .where(Subscription.tag_id.in_(tag_ids))
+            .where(Subscription.tag_id.in_(list(tag_ids)))
             .distinct()
             # In chat order, the new rows' index entries and the checks of their
             # chats go through the indexes in order, not at random.

@@ -32,6 +32,7 @@ class Saved:
     slug: str
     story_id: int
     outcome: Outcome
+    tag_ids: tuple[int, ...] = ()  # the story's tags, when this save linked them
 
 
 @dataclass(slots=True)
@@ -76,12 +77,12 @@ class StoryWriter:
         story.body = draft.body
         story.content_hash = digest
         await session.flush()
-        await self._link_tags(session, story.id, draft)
+        tag_ids = await self._link_tags(session, story.id, draft)
         await self._link_terms(session, story.id, draft)
         await session.execute(update(CatalogState).where(CatalogState.id == 1).values(version=CatalogState.version + 1))
-        return Saved(draft.slug, story.id, outcome)
+        return Saved(draft.slug, story.id, outcome, tuple(tag_ids))
 
-    async def _link_tags(self, session, story_id: int, draft: StoryDraft) -> None:  # noqa: ANN001
+    async def _link_tags(self, session, story_id: int, draft: StoryDraft) -> list[int]:  # noqa: ANN001
         names = {key_of(name): name for name in draft.tags}
         await session.execute(
             insert_for(session, Tag)
@@ -99,6 +100,7 @@ class StoryWriter:
         touched = set(tag_ids) | set(old_ids)
         counted = select(func.count()).where(StoryTag.tag_id == Tag.id).scalar_subquery()
         await session.execute(update(Tag).where(Tag.id.in_(touched)).values(story_count=counted))
+        return tag_ids
 
     async def _link_terms(self, session, story_id: int, draft: StoryDraft) -> None:  # noqa: ANN001
         old_ids = set((await session.execute(select(StoryTerm.term_id).where(StoryTerm.story_id == story_id))).scalars())
