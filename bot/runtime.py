@@ -52,6 +52,7 @@ async def serve(
             if chatting:
                 senders.append(ConsoleSender())
             workers = await start_delivery(core, senders, stop, started)
+            log.info("delivering to %s", ", ".join(w.get_name().removeprefix("deliver-") for w in workers) or "no platform")
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -98,7 +99,6 @@ async def start_delivery(core: Core, senders: list, stop: asyncio.Event, started
         listener = db.Listener(core.settings.database_url, lambda: [w.wake.set() for w in built])
         await listener.start()
         started.append(listener)
-    log.info("delivering to %s", ", ".join(w.sender.platform for w in built) or "no platform")
     return [asyncio.create_task(w.run(stop), name=f"deliver-{w.sender.platform}") for w in built]
 
 
