@@ -10,10 +10,20 @@ import sys
 import textwrap
 from typing import TextIO
 
-from content.commands import Caller, Commands
-from content.delivery import Sent
-from content.messages import Block, BulletList, Card, CodeBlock, Heading, Inline, Message, Paragraph, Span
-from content.views import ChatRef
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.commands.dispatcher import Commands
+from content.delivery.outcomes import Sent
+from content.messages import (
+    Block,
+    BulletList,
+    Card,
+    CodeBlock,
+    Heading,
+    Inline,
+    Message,
+    Paragraph,
+)
 
 WIDTH = 78
 CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind="private", title="console")

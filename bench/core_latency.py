@@ -40,18 +40,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rapidfuzz import process  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
+from scratch import DEFAULT_POSTGRES_URL, scratch_for, server_version, settle  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
 from content import db  # noqa: E402
-from content.catalog import Catalog  # noqa: E402
-from content.commands import Caller, Commands  # noqa: E402
+from content.chats.follows import Subscriptions  # noqa: E402
+from content.chats.ref import ChatRef  # noqa: E402
+from content.commands.caller import Caller  # noqa: E402
+from content.commands.dispatcher import Commands  # noqa: E402
 from content.keys import key_of, slugify  # noqa: E402
 from content.models import Story, StoryTag, StoryTerm, Tag, Term, TermAlias  # noqa: E402
-from content.search import Search  # noqa: E402
-from content.subscriptions import Subscriptions  # noqa: E402
-from content.views import ChatRef  # noqa: E402
-from scratch import DEFAULT_POSTGRES_URL, scratch_for, server_version, settle  # noqa: E402
+from content.stories.catalog import Catalog  # noqa: E402
+from content.stories.search import Search  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent
 TARGET_P99_MS = 10.0

@@ -64,19 +64,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from scratch import (  # noqa: E402
+    DEFAULT_POSTGRES_URL,
+    cancel_on_sigterm,
+    scratch_for,
+    server_version,
+    settle,
+)
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from sqlalchemy.ext.compiler import compiles  # noqa: E402
 from sqlalchemy.sql.expression import ClauseElement, Executable  # noqa: E402
 
 from content import db  # noqa: E402
-from content.delivery import DeliveryQueue  # noqa: E402
+from content.delivery.queue import DeliveryQueue  # noqa: E402
 from content.keys import key_of  # noqa: E402
 from content.models import Chat, Delivery, Subscription, Tag, utcnow  # noqa: E402
-from content.publishing import Publisher  # noqa: E402
-from content.stories import StoryWriter  # noqa: E402
-from content.storyfile import StoryDraft  # noqa: E402
-from scratch import DEFAULT_POSTGRES_URL, cancel_on_sigterm, scratch_for, server_version, settle  # noqa: E402
+from content.publishing.publisher import Publisher  # noqa: E402
+from content.stories.drafts import StoryDraft  # noqa: E402
+from content.stories.writer import StoryWriter  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent
 TARGET_SECONDS = 10.0

@@ -89,6 +89,13 @@ sys.path.insert(0, str(BENCH))
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 from aiohttp import web  # noqa: E402
+from scratch import (  # noqa: E402
+    DEFAULT_POSTGRES_URL,
+    cancel_on_sigterm,
+    scratch_for,
+    server_version,
+    settle,
+)
 from sqlalchemy import func, insert, select  # noqa: E402
 from telegram import Bot, LinkPreviewOptions  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
@@ -100,14 +107,14 @@ from adapters.telegram.sender import TelegramSender  # noqa: E402
 from bot.composition import Core, build_core, build_senders, build_workers  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from content import db  # noqa: E402
-from content.delivery import DeliveryWorker, Failed, Sent  # noqa: E402
+from content.chats.ref import ChatRef  # noqa: E402
+from content.delivery.outcomes import Failed, Sent  # noqa: E402
+from content.delivery.payloads import Pushes  # noqa: E402
+from content.delivery.worker import DeliveryWorker  # noqa: E402
 from content.keys import key_of  # noqa: E402
 from content.messages import Message  # noqa: E402
 from content.models import Chat, Delivery, Subscription, Tag  # noqa: E402
-from content.pushes import Pushes  # noqa: E402
-from content.storyfile import StoryDraft  # noqa: E402
-from content.views import ChatRef  # noqa: E402
-from scratch import DEFAULT_POSTGRES_URL, cancel_on_sigterm, scratch_for, server_version, settle  # noqa: E402
+from content.stories.drafts import StoryDraft  # noqa: E402
 from tests.fakes.telegram import Call, FakeTelegram  # noqa: E402
 
 RESULTS_DIR = BENCH

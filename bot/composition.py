@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.metrics import Metrics
 from bot.settings import Settings
 from content import db
-from content.catalog import Catalog
-from content.commands import Commands
-from content.flood import FloodGuard
-from content.publishing import Publisher
-from content.search import Search
-from content.stories import SAMPLE_LIBRARY, StoryImporter, StoryWriter, has_stories
-from content.subscriptions import Subscriptions
+from content.chats.follows import Subscriptions
+from content.commands.dispatcher import Commands
+from content.commands.flood import FloodGuard
+from content.publishing.publisher import Publisher
+from content.stories.catalog import Catalog
+from content.stories.importer import StoryImporter
+from content.stories.search import Search
+from content.stories.writer import SAMPLE_LIBRARY, StoryWriter, has_stories
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -70,7 +72,7 @@ def build_http_app(
     """The HTTP server: health, metrics, the publishing API (bearer API_TOKEN) and the adapters' routes."""
     from adapters.http.api import PublishingApi
     from adapters.http.app import build_app
-    from content.reports import Reports
+    from content.delivery.reports import Reports
 
     token = core.settings.api_token.get_secret_value() if core.settings.api_token is not None else None
     api = PublishingApi(core.publisher, Reports(core.sessions, core.catalog), token)
@@ -122,9 +124,11 @@ def build_discord(core: Core) -> "DiscordRunner | None":
 
 def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     """One delivery worker per platform sender, each within that platform's limits."""
-    from content.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
-    from content.pushes import Pushes
-    from content.ratelimit import Limits, RateLimiter
+    from content.delivery.payloads import Pushes
+    from content.delivery.policy import RetryPolicy
+    from content.delivery.queue import DeliveryQueue
+    from content.delivery.ratelimit import Limits, RateLimiter
+    from content.delivery.worker import DeliveryWorker
 
     settings = core.settings
     # Worker processes split the chats, and with them the overall rate.

@@ -15,7 +15,14 @@ import sys
 from aiohttp import web
 
 from adapters.console import ConsoleSender, run_console
-from bot.composition import Core, build_discord, build_http_app, build_senders, build_telegram, build_workers
+from bot.composition import (
+    Core,
+    build_discord,
+    build_http_app,
+    build_senders,
+    build_telegram,
+    build_workers,
+)
 from content import db
 
 log = logging.getLogger("explainer_bot")

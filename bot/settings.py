@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator

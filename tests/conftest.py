@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from bot.composition import Core, build_core
 from bot.settings import Settings
-from content.commands import Caller
-from content.views import ChatRef
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
 
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASES = ("sqlite", "postgres")

@@ -13,9 +13,10 @@ from collections.abc import Awaitable
 import discord
 
 from adapters.discord.render import Outgoing, render
-from content.commands import Caller, Commands
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.commands.dispatcher import Commands
 from content.messages import Reply
-from content.views import ChatRef
 
 log = logging.getLogger(__name__)
 

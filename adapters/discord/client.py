@@ -11,7 +11,8 @@ from discord import app_commands
 
 from adapters.discord.bridge import NO_PINGS, DiscordBridge
 from adapters.discord.buttons import ActionButton
-from content.commands import COMMANDS, LATEST_DEFAULT, LATEST_MAX
+from content.commands.dispatcher import LATEST_DEFAULT, LATEST_MAX
+from content.commands.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 DESCRIPTIONS = {c.name: c.description for c in COMMANDS}

@@ -14,8 +14,18 @@ from dataclasses import dataclass, field
 import discord
 from discord.utils import escape_markdown
 
-from content.messages import Block, BulletList, Card, CodeBlock, Heading, Message, Paragraph, Span, plain_text
-from content.replies import shorten
+from content.messages import (
+    Block,
+    BulletList,
+    Card,
+    CodeBlock,
+    Heading,
+    Message,
+    Paragraph,
+    Span,
+    plain_text,
+)
+from content.replies.text import shorten
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

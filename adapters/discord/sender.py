@@ -10,9 +10,9 @@ import discord
 
 from adapters.discord.bridge import NO_PINGS, view_of
 from adapters.discord.render import Outgoing, render
-from content.delivery import Failed, Outcome, RateLimited, Refused, Sent
+from content.chats.ref import ChatRef
+from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent
 from content.messages import Message
-from content.views import ChatRef
 
 
 class DiscordSender:

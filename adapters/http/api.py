@@ -2,7 +2,7 @@
 how their pushes are going.
 
 A story posted here passes the same validation as a story file
-(`content.storyfile.story_from_mapping`) and is published as `explainer-bot
+(`content.stories.drafts.story_from_mapping`) and is published as `explainer-bot
 publish` publishes: saved, and when new, its pushes queued in the same
 transaction. A request refused for any reason writes nothing.
 """
@@ -18,12 +18,12 @@ from typing import Any
 
 from aiohttp import web
 
+from content.delivery.reports import Reports
 from content.errors import StoryFileError
 from content.keys import is_slug
-from content.publishing import Publisher
-from content.reports import Reports
-from content.storyfile import FIELDS, StoryDraft, story_from_mapping
-from content.views import StoryDetail, StoryView
+from content.publishing.publisher import Publisher
+from content.stories.drafts import FIELDS, StoryDraft, story_from_mapping
+from content.stories.views import StoryDetail, StoryView
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The OpenAPI 3 description of what the HTTP server does, served on
-`GET /api/openapi.json`. The limits are those of `content.storyfile` (a test
+`GET /api/openapi.json`. The limits are those of `content.stories.drafts` (a test
 compares them with its validation model, and schemathesis checks the running
 server against this document)."""
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT
+from content.delivery.reports import STATUSES
 from content.keys import SLUG_MAX, SLUG_PATTERN
-from content.reports import STATUSES
-from content.storyfile import SUMMARY_MAX_WORDS
+from content.stories.drafts import SUMMARY_MAX_WORDS
 
 JSON = "application/json"
 URL_PATTERN = r"^https?://[^\s<>\"]+$"

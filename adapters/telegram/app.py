@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from adapters.telegram.bridge import TelegramBridge
 from adapters.telegram.request import AiohttpRequest
-from content.commands import COMMANDS
+from content.commands.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,21 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import ContextTypes
 
 from adapters.telegram.render import outgoing, parse_callback, render_html
-from content.commands import Caller, Commands
+from content.chats.follows import Subscriptions
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.commands.dispatcher import Commands
 from content.messages import Message, Paragraph, Reply, Span
-from content.subscriptions import Subscriptions
-from content.views import ChatRef
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from content.messages import Block, BulletList, Card, CodeBlock, Heading, Message, Paragraph, Span
+from content.messages import (
+    Block,
+    BulletList,
+    Card,
+    CodeBlock,
+    Heading,
+    Message,
+    Paragraph,
+    Span,
+)
 
 LIMIT = 4096
 CALLBACK_LIMIT = 64

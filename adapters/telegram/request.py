@@ -16,7 +16,6 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

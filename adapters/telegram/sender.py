@@ -6,13 +6,21 @@ from urllib.parse import urlencode
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from adapters.telegram.render import outgoing
 from adapters.telegram.request import AiohttpRequest, EncodedForm
-from content.delivery import Failed, Moved, Outcome, RateLimited, Refused, Sent
+from content.chats.ref import ChatRef
+from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
 from content.messages import Message
-from content.views import ChatRef
 
 # Bad requests that mean the chat is gone for the bot, not that the message was wrong.
 _GONE = ("chat not found", "bot was kicked", "bot is not a member", "user is deactivated", "need administrator rights", "have no rights to send")

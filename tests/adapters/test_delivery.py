@@ -14,13 +14,15 @@ from telegram import Bot
 from adapters.telegram.request import AiohttpRequest
 from adapters.telegram.sender import TelegramSender
 from bot.composition import Core
-from content.commands import Caller
-from content.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.delivery.payloads import Pushes
+from content.delivery.policy import RetryPolicy
+from content.delivery.queue import DeliveryQueue
+from content.delivery.ratelimit import Limits, RateLimiter
+from content.delivery.worker import DeliveryWorker
 from content.models import Chat, Delivery, utcnow
-from content.pushes import Pushes
-from content.ratelimit import Limits, RateLimiter
-from content.storyfile import StoryDraft
-from content.views import ChatRef
+from content.stories.drafts import StoryDraft
 from tests.fakes.telegram import FakeTelegram
 
 STORY = StoryDraft(

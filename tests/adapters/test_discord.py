@@ -17,9 +17,9 @@ from sqlalchemy import delete, select
 
 from adapters.discord.sender import DiscordSender
 from bot.composition import Core, build_discord, build_workers
+from content.chats.ref import ChatRef
 from content.models import Chat, Delivery, Story
-from content.storyfile import StoryDraft
-from content.views import ChatRef
+from content.stories.drafts import StoryDraft
 from tests.conftest import empty_core
 from tests.fakes import discord as fakes
 from tests.fakes.discord import FakeDiscord

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
@@ -21,10 +20,10 @@ from adapters.http.app import METRICS_KEY, build_app
 from adapters.http.metrics import Metrics
 from adapters.http.openapi import openapi_document
 from bot.composition import Core, build_http_app
-from content.commands import Caller
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.delivery.reports import Reports
 from content.models import Chat, Delivery, Story, StoryTag, Tag, Term, TermAlias
-from content.reports import Reports
-from content.views import ChatRef
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -310,7 +309,7 @@ async def test_metrics_in_prometheus_text_format(core: Core) -> None:
 
 
 def test_delivery_outcomes_count_by_kind_and_time_the_sent() -> None:
-    from content.delivery import RateLimited, Sent
+    from content.delivery.outcomes import RateLimited, Sent
 
     metrics = Metrics()
     queued = datetime.now(timezone.utc) - timedelta(seconds=3)
@@ -326,7 +325,7 @@ def test_delivery_outcomes_count_by_kind_and_time_the_sent() -> None:
 
 # ----- the OpenAPI document --------------------------------------------------------
 def test_openapi_limits_are_those_of_story_validation() -> None:
-    from content.storyfile import _Story
+    from content.stories.drafts import _Story
 
     validation = _Story.model_json_schema()
     documented = openapi_document()["components"]["schemas"]["StoryIn"]

@@ -16,9 +16,9 @@ import pytest
 
 from bot.composition import Core, build_telegram
 from bot.runtime import serve
-from content.commands import COMMANDS
-from content.storyfile import StoryDraft, TermDraft
-from content.views import ChatRef
+from content.chats.ref import ChatRef
+from content.commands.registry import COMMANDS
+from content.stories.drafts import StoryDraft, TermDraft
 from tests.conftest import empty_core
 from tests.fakes.telegram import FakeTelegram
 

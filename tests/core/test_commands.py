@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from bot.composition import Core
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
 from content.keys import hashtag
-from content.messages import BulletList, Card, Heading, Paragraph
-from content.commands import Caller
-from content.views import ChatRef
+from content.messages import BulletList, Heading, Paragraph
 from tests.conftest import CHANNEL_ADMIN, GROUP_ADMIN, GROUP_MEMBER, PRIVATE
 from tests.helpers import cards, only, plain
 

@@ -10,14 +10,17 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, update
 
 from bot.composition import Core
-from content.commands import Caller
-from content.delivery import DeliveryQueue, DeliveryWorker, Outcome, RetryPolicy, Sent
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.delivery.outcomes import Outcome, Sent
+from content.delivery.payloads import Pushes
+from content.delivery.policy import RetryPolicy
+from content.delivery.queue import DeliveryQueue
+from content.delivery.ratelimit import Limits, RateLimiter
+from content.delivery.worker import DeliveryWorker
 from content.messages import Message
 from content.models import Delivery, utcnow
-from content.pushes import Pushes
-from content.ratelimit import Limits, RateLimiter
-from content.storyfile import StoryDraft
-from content.views import ChatRef
+from content.stories.drafts import StoryDraft
 
 DRAFT = StoryDraft(
     slug="pipelined", title="Pipelined", summary="Sent while the next rows are claimed.", category="AI",

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.composition import Core
-from content.stories import SAMPLE_LIBRARY as LIBRARY
 from content.errors import StoryFileError
 from content.models import Story, Tag, Term, TermAlias
-from content.storyfile import load_story_file, parse_story_text
+from content.stories.drafts import load_story_file, parse_story_text
+from content.stories.writer import SAMPLE_LIBRARY as LIBRARY
 from tests.conftest import PRIVATE
 from tests.helpers import cards, plain
 
@@ -155,7 +155,7 @@ async def test_seeding_happens_once_and_can_be_turned_off(blank: Core) -> None:
     ],
 )
 def test_values_no_database_can_store_are_refused(change: dict, field: str, problem: str) -> None:
-    from content.storyfile import story_from_mapping
+    from content.stories.drafts import story_from_mapping
 
     base = {"title": "T", "summary": "S", "category": "AI", "published_at": "2026-01-01T00:00:00Z", "tags": ["A"]}
     with pytest.raises(StoryFileError) as caught:

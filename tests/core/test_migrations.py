@@ -36,9 +36,9 @@ async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> N
     from alembic import command
     from sqlalchemy import text
 
-    from content.commands import Caller
-    from content.storyfile import StoryDraft
-    from content.views import ChatRef
+    from content.chats.ref import ChatRef
+    from content.commands.caller import Caller
+    from content.stories.drafts import StoryDraft
 
     await core.commands.handle_text(Caller(ChatRef("telegram", "42", "private"), "u42", True), "/subscribe xAI")
     await core.commands.handle_text(Caller(ChatRef("discord", "77", "private"), "u77", True), "/subscribe xAI")

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from adapters.console import render_plain
 from bot.composition import Core
-from content.commands import COMMANDS, Caller
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.commands.registry import COMMANDS
 from content.messages import Reply, Span
-from content.views import ChatRef
 from tests.conftest import empty_core
 
 NAMES = [c.name for c in COMMANDS] + ["start", "nosuch", "LATEST", "latest@SomeBot"]

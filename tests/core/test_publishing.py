@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 
 from bot.composition import Core
-from content.commands import Caller
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
 from content.models import Delivery
-from content.storyfile import StoryDraft, TermDraft
-from content.views import ChatRef
+from content.stories.drafts import StoryDraft, TermDraft
 
 DRAFT = StoryDraft(
     slug="fresh-news", title="Fresh news", summary="Something new.", category="AI",

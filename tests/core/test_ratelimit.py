@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content.ratelimit import Limits, RateLimiter
+from content.delivery.ratelimit import Limits, RateLimiter
 
 
 class VirtualTime:

@@ -28,10 +28,10 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot.composition import Core
-from content.commands import Caller
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
 from content.models import Chat, Delivery, Subscription
-from content.storyfile import StoryDraft
-from content.views import ChatRef
+from content.stories.drafts import StoryDraft
 from tests.conftest import empty_core
 from tests.fakes.telegram import FakeTelegram
 

@@ -7,9 +7,27 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from content.chats.ref import ChatRef
 from content.db import SessionFactory
-from content.models import CatalogState, Chat, Story, StoryTag, StoryTerm, Subscription, Tag, Term, TermAlias
-from content.views import ChatRef, GlossaryEntry, StoryDetail, StoryLink, StoryView, TagView, TermView
+from content.models import (
+    CatalogState,
+    Chat,
+    Story,
+    StoryTag,
+    StoryTerm,
+    Subscription,
+    Tag,
+    Term,
+    TermAlias,
+)
+from content.stories.views import (
+    GlossaryEntry,
+    StoryDetail,
+    StoryLink,
+    StoryView,
+    TagView,
+    TermView,
+)
 
 
 @dataclass(frozen=True, slots=True)

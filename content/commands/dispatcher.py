@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from content import replies
-from content.catalog import Catalog, KeyIndex
-from content.flood import FloodGuard, Verdict
+from content.chats.follows import Subscriptions
+from content.commands.caller import Caller
+from content.commands.flood import FloodGuard, Verdict
 from content.keys import clean_input, hashtag, is_slug, key_of
 from content.messages import Button, Message, Reply, Span
-from content.search import Search
-from content.subscriptions import Subscriptions
-from content.views import ChatRef, TagView
+from content.replies.glossary import term_entry
+from content.replies.help import help_message
+from content.replies.stories import search_results, story_card, story_detail, story_list
+from content.replies.tags import tag_list
+from content.replies.text import notice, paragraph_lines, shorten, suggestion_spans
+from content.stories.catalog import Catalog, KeyIndex
+from content.stories.search import Search
+from content.stories.views import TagView
 
 MAX_ARGUMENT = 200
 MAX_TAGS_AT_ONCE = 20
@@ -34,54 +39,8 @@ class InlineResult:
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
-class CommandInfo:
-    name: str
-    arguments: str
-    description: str
-
-
-COMMANDS = (
-    CommandInfo("latest", "[N] [TAG]", "The newest stories, optionally on one tag"),
-    CommandInfo("story", "SLUG", "One story's full explainer"),
-    CommandInfo("explain", "TERM", "A term explained, with the stories about it"),
-    CommandInfo("search", "WORDS", "Search the stories"),
-    CommandInfo("tags", "", "The tags, and which ones this chat follows"),
-    CommandInfo("subscribe", "TAG[, TAG...]", "Get new stories on these tags here"),
-    CommandInfo("unsubscribe", "TAG[, TAG...] | all", "Stop getting stories on these tags"),
-    CommandInfo("subscriptions", "", "The tags this chat follows"),
-    CommandInfo("help", "", "What the bot does and its commands"),
-)
-
-
-AdminCheck = Callable[[], Awaitable[bool]]
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asks, where, as the adapter saw it.
-
-    `is_admin` says the user is an admin of that chat; an adapter for which
-    finding out costs a request passes `admin_check` instead, and the core
-    asks only when a command needs the answer. `metered` is False for the
-    local console, whose only user is the operator.
-    """
-
-    chat: ChatRef
-    user_id: str
-    is_admin: bool = False
-    admin_check: AdminCheck | None = None
-    metered: bool = True
-
-    async def may_manage(self) -> bool:
-        # In a private chat the user is the chat; elsewhere only its admins decide.
-        if self.chat.kind == "private" or self.is_admin:
-            return True
-        return bool(self.admin_check and await self.admin_check())
-
-
 def _quote(value: str) -> str:
-    return "“" + replies.shorten(value, 60) + "”"
+    return "“" + shorten(value, 60) + "”"
 
 
 def _one(message: Message) -> Reply:
@@ -89,7 +48,7 @@ def _one(message: Message) -> Reply:
 
 
 def _refuse(*spans: Span | str) -> Reply:
-    return _one(replies.notice(*spans))
+    return _one(notice(*spans))
 
 
 def _tag_names(tags: list[TagView] | tuple[TagView, ...]) -> str:
@@ -180,7 +139,7 @@ class Commands:
         if action == "story" and is_slug(argument or ""):
             detail = await self._catalog.story(argument)
             if detail is not None:
-                return _one(replies.story_detail(detail))
+                return _one(story_detail(detail))
         if action == "more":
             offset, _, tag_key = (argument or "").partition(":")
             if offset.isdigit() and int(offset) <= 1000 and (not tag_key or tag_key.isalnum()):
@@ -209,11 +168,11 @@ class Commands:
             for term_id in term_ids[: max(1, limit // 2)]:
                 term = await self._catalog.term(term_id)
                 if term is not None:
-                    results.append(InlineResult(f"t{term.id}", term.name, replies.shorten(term.definition, 120), replies.term_entry(term, buttons=False)))
+                    results.append(InlineResult(f"t{term.id}", term.name, shorten(term.definition, 120), term_entry(term, buttons=False)))
             stories = await self._catalog.stories_by_id(await self._search.story_ids(typed, limit=limit - len(results)))
         for story in stories:
             results.append(
-                InlineResult(f"s{story.id}", story.title, replies.shorten(story.summary, 120), Message((replies.story_card(story),), link_preview=True))
+                InlineResult(f"s{story.id}", story.title, shorten(story.summary, 120), Message((story_card(story),), link_preview=True))
             )
         return results[:limit]
 
@@ -229,10 +188,10 @@ class Commands:
         if kind == "tag":
             ranked = sorted(index.tags.values(), key=lambda t: (-t.story_count, t.name))
             chosen = self._rank(key, {t.key: t for t in ranked}, limit)
-            return [(replies.shorten(f"{hashtag(t.name)} · {t.name} ({t.story_count})", 100), t.name) for t in chosen]
+            return [(shorten(f"{hashtag(t.name)} · {t.name} ({t.story_count})", 100), t.name) for t in chosen]
         if kind == "term":
             names = {k: name for k, (_id, name) in sorted(index.terms.items(), key=lambda kv: kv[1][1].casefold())}
-            return [(replies.shorten(n, 100), n[:100]) for n in self._rank(key, names, limit)]
+            return [(shorten(n, 100), n[:100]) for n in self._rank(key, names, limit)]
         if kind == "story":
             if not typed:
                 found = {s.slug: s.title for s in await self._catalog.latest(limit)}
@@ -242,7 +201,7 @@ class Commands:
                 if len(found) < limit:  # words of the title, stemmed, when the slug does not match
                     for story in await self._catalog.stories_by_id(await self._search.story_ids(typed, limit=limit)):
                         found.setdefault(story.slug, story.title)
-            return [(replies.shorten(title, 100), slug) for slug, title in list(found.items())[:limit]]
+            return [(shorten(title, 100), slug) for slug, title in list(found.items())[:limit]]
         return []
 
     @staticmethod
@@ -258,10 +217,10 @@ class Commands:
 
     # ----- commands -----------------------------------------------------
     async def start(self, caller: Caller, args: str) -> Reply:
-        return _one(replies.help_message(intro=True))
+        return _one(help_message(intro=True))
 
     async def help(self, caller: Caller, args: str) -> Reply:
-        return _one(replies.help_message(intro=False))
+        return _one(help_message(intro=False))
 
     async def latest(self, caller: Caller, args: str) -> Reply:
         tokens = args.split()
@@ -291,9 +250,9 @@ class Commands:
         where = f" on {hashtag(tag.name)}" if tag else ""
         if not stories:
             text = f"No more stories{where}." if offset else f"No stories{where} yet."
-            return _one(replies.notice(text, private=False))
+            return _one(notice(text, private=False))
         title = f"Latest{where}" if not offset else f"More{where}"
-        return _one(replies.story_list(title, stories, more, note))
+        return _one(story_list(title, stories, more, note))
 
     async def story(self, caller: Caller, args: str) -> Reply:
         wanted = args.strip().rstrip("/").rsplit("/", 1)[-1].lower()  # a pasted link works too
@@ -301,10 +260,10 @@ class Commands:
             return _refuse("Which story? Give its slug, e.g. ", Span("/story SLUG", code=True), "; ", Span("/latest", code=True), " shows them.")
         detail = await self._catalog.story(wanted) if is_slug(wanted) else None
         if detail is not None:
-            return _one(replies.story_detail(detail))
+            return _one(story_detail(detail))
         found = await self._catalog.stories_by_id(await self._search.story_ids(wanted.replace("-", " "), limit=3))
         if found:
-            return _one(replies.search_results(f"No story {_quote(wanted)}. Did you mean one of these?", found))
+            return _one(search_results(f"No story {_quote(wanted)}. Did you mean one of these?", found))
         return _refuse(f"No story {_quote(wanted)}. ", Span("/latest", code=True), " lists the newest with their slugs.")
 
     async def explain(self, caller: Caller, args: str) -> Reply:
@@ -321,12 +280,12 @@ class Commands:
         if hit is not None:
             term = await self._catalog.term(hit[0])
             if term is not None:
-                return _one(replies.term_entry(term, corrected))
+                return _one(term_entry(term, corrected))
         found = await self._catalog.stories_by_id(await self._search.story_ids(typed, limit=5))
         if found:
-            return _one(replies.search_results(f"No glossary entry for {_quote(typed)} yet, but these stories mention it", found))
+            return _one(search_results(f"No glossary entry for {_quote(typed)} yet, but these stories mention it", found))
         suggestions = [name for _id, name in self._similar_terms(index, key)]
-        return _refuse(f"No explainer for {_quote(typed)} yet.", *replies.suggestion_spans(" Did you mean ", suggestions))
+        return _refuse(f"No explainer for {_quote(typed)} yet.", *suggestion_spans(" Did you mean ", suggestions))
 
     async def search(self, caller: Caller, args: str) -> Reply:
         if not args.strip():
@@ -334,18 +293,18 @@ class Commands:
         found = await self._catalog.stories_by_id(await self._search.story_ids(args, limit=5))
         if not found:
             return _refuse(f"Nothing found for {_quote(args)}. Try other words, or ", Span("/tags", code=True), ".")
-        return _one(replies.search_results(f"Results for {_quote(args)}", found))
+        return _one(search_results(f"Results for {_quote(args)}", found))
 
     async def tags(self, caller: Caller, args: str) -> Reply:
         followed = {t.id for t in await self._catalog.followed(caller.chat)}
         tags = [t for t in await self._catalog.tags() if t.story_count or t.id in followed]
-        return _one(replies.tag_list(tags, followed))
+        return _one(tag_list(tags, followed))
 
     async def subscriptions(self, caller: Caller, args: str) -> Reply:
         followed = await self._catalog.followed(caller.chat)
         if not followed:
-            return _one(replies.notice("This chat follows no tags yet. Try ", Span("/subscribe xAI", code=True), "; ", Span("/tags", code=True), " lists them all.", private=False))
-        return _one(replies.notice(f"This chat follows {_tag_names(followed)}.", private=False))
+            return _one(notice("This chat follows no tags yet. Try ", Span("/subscribe xAI", code=True), "; ", Span("/tags", code=True), " lists them all.", private=False))
+        return _one(notice(f"This chat follows {_tag_names(followed)}.", private=False))
 
     async def subscribe(self, caller: Caller, args: str) -> Reply:
         refusal = await self._may_change(caller, args, "subscribe", "xAI")
@@ -364,7 +323,7 @@ class Commands:
             if change.unchanged:
                 lines.append((Span(f"Already following {_tag_names([by_id[i] for i in change.unchanged])}; nothing to do."),))
         lines.extend(unknown)
-        return _one(Message(replies.paragraph_lines(*lines), private=not found))
+        return _one(Message(paragraph_lines(*lines), private=not found))
 
     async def unsubscribe(self, caller: Caller, args: str) -> Reply:
         refusal = await self._may_change(caller, args, "unsubscribe", "xAI")
@@ -374,8 +333,8 @@ class Commands:
             before = await self._catalog.followed(caller.chat)
             await self._subscriptions.unfollow(caller.chat, None)
             if not before:
-                return _one(replies.notice("This chat didn't follow any tag.", private=False))
-            return _one(replies.notice(f"Unsubscribed from everything ({_tag_names(before)}).", private=False))
+                return _one(notice("This chat didn't follow any tag.", private=False))
+            return _one(notice(f"Unsubscribed from everything ({_tag_names(before)}).", private=False))
         found, unknown = await self._resolve_tags(args)
         if found is None:
             return _refuse(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
@@ -388,7 +347,7 @@ class Commands:
             if change.unchanged:
                 lines.append((Span(f"This chat wasn't following {_tag_names([by_id[i] for i in change.unchanged])}."),))
         lines.extend(unknown)
-        return _one(Message(replies.paragraph_lines(*lines), private=not found))
+        return _one(Message(paragraph_lines(*lines), private=not found))
 
     # ----- helpers ------------------------------------------------------
     async def _may_change(self, caller: Caller, args: str, verb: str, example: str) -> Reply | None:
@@ -432,7 +391,7 @@ class Commands:
         if key:
             for match, _score, _ in process.extract(key, list(index.tags), scorer=fuzz.WRatio, limit=3, score_cutoff=70):
                 names.append(hashtag(index.tags[match].name))
-        return (Span(f"There's no tag {_quote(typed)}."), *replies.suggestion_spans(" Did you mean ", names))
+        return (Span(f"There's no tag {_quote(typed)}."), *suggestion_spans(" Did you mean ", names))
 
     @staticmethod
     def _closest_term(index: KeyIndex, key: str) -> tuple[int, str] | None:

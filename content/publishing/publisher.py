@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from content.db import NOTIFY_CHANNEL, SessionFactory
 from content.dialect import insert_for, is_postgres
 from content.models import Chat, Delivery, Subscription, utcnow
-from content.stories import Outcome, StoryWriter
-from content.storyfile import StoryDraft
+from content.stories.drafts import StoryDraft
+from content.stories.writer import Outcome, StoryWriter
 
 log = logging.getLogger(__name__)
 

@@ -6,25 +6,31 @@ the same draft twice writes nothing the second time.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.db import SessionFactory
 from content.dialect import insert_for
-from content.errors import StoryFileError
 from content.keys import key_of
-from content.models import CatalogState, Story, StoryTag, StoryTerm, Tag, Term, TermAlias
-from content.storyfile import StoryDraft, load_story_file, story_paths
+from content.models import (
+    CatalogState,
+    Story,
+    StoryTag,
+    StoryTerm,
+    Tag,
+    Term,
+    TermAlias,
+)
+from content.stories.drafts import StoryDraft
 
 Outcome = Literal["created", "updated", "unchanged"]
 
 # The bundled sample stories, loaded into an empty database on first start.
-SAMPLE_LIBRARY = Path(__file__).with_name("library")
+SAMPLE_LIBRARY = Path(__file__).parents[1] / "library"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,22 +39,6 @@ class Saved:
     story_id: int
     outcome: Outcome
     tag_ids: tuple[int, ...] = ()  # the story's tags, when this save linked them
-
-
-@dataclass(slots=True)
-class ImportReport:
-    saved: list[Any] = field(default_factory=list)  # Saved, or what the `save` given returned
-    errors: list[StoryFileError] = field(default_factory=list)
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for s in self.saved if s.outcome == outcome)
-
-    def summary(self) -> str:
-        line = (
-            f"{self.count('created')} created, {self.count('updated')} updated, "
-            f"{self.count('unchanged')} unchanged"
-        )
-        return line + (f", {len(self.errors)} refused" if self.errors else "")
 
 
 class StoryWriter:
@@ -133,32 +123,6 @@ class StoryWriter:
         if orphans:
             linked = select(StoryTerm.term_id).where(StoryTerm.term_id.in_(orphans))
             await session.execute(delete(Term).where(Term.id.in_(orphans), Term.id.not_in(linked)))
-
-
-class StoryImporter:
-    """Loads story files and folders; a refused file is reported, the others go on."""
-
-    def __init__(self, writer: StoryWriter) -> None:
-        self._writer = writer
-
-    async def import_paths(self, paths: list[Path], save: Callable[[StoryDraft], Awaitable[Any]] | None = None) -> ImportReport:
-        """Every story file under `paths`, checked, then saved (or handed to `save`,
-        e.g. `Publisher.publish`, whose results the report lists)."""
-        save = save or self._writer.save
-        report = ImportReport()
-        seen: dict[str, str] = {}
-        for path in story_paths(paths):
-            try:
-                draft = load_story_file(path)
-            except StoryFileError as error:
-                report.errors.append(error)
-                continue
-            if draft.slug in seen:
-                report.errors.append(StoryFileError(str(path), "slug", f"{draft.slug!r} is also the slug of {seen[draft.slug]}"))
-                continue
-            seen[draft.slug] = str(path)
-            report.saved.append(await save(draft))
-        return report
 
 
 async def has_stories(sessions: SessionFactory) -> bool:

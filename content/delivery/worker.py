@@ -1,233 +1,24 @@
-"""The delivery queue and the workers that push stories to chats.
+"""The workers that push stories to chats: one platform's due rows claimed,
+sent within its limits, and what the platform answered recorded.
 
-Rows are claimed with a lease: a worker that dies leaves them to be claimed
-again when the lease runs out, so nothing is lost, and at most the messages
-in flight at the crash are sent twice. On PostgreSQL the claim skips rows
-another worker holds (FOR UPDATE SKIP LOCKED), so several workers never send
-the same row. What a platform answers comes back as one of the outcomes
-below; the adapters' senders translate their platform's errors into them.
+What a platform answers comes back as one of the outcomes in
+`content.delivery.outcomes`; the adapters' senders translate their platform's
+errors into them.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
-
-from content.db import SessionFactory
-from content.dialect import insert_for, is_postgres
+from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
+from content.delivery.policy import RetryPolicy
+from content.delivery.port import Sender
+from content.delivery.queue import Claimed, DeliveryQueue
+from content.delivery.ratelimit import RateLimiter
 from content.messages import Message
-from content.models import Chat, Delivery, Subscription, utcnow
-from content.ratelimit import RateLimiter
-from content.views import ChatRef
 
 log = logging.getLogger(__name__)
-
-
-# ----- what a platform answered ---------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Sent:
-    message_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimited:
-    retry_after: float
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """The chat will not take messages (blocked, kicked, missing access)."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Moved:
-    """The chat lives under another id now (Telegram's supergroup upgrade)."""
-
-    new_chat_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    error: str
-    transient: bool = True  # timeouts and 5xx are worth another try; a rejected message is not
-
-
-Outcome = Sent | RateLimited | Refused | Moved | Failed
-
-
-class Sender(Protocol):
-    """A platform's way of pushing one message to one chat (the port adapters implement)."""
-
-    platform: str
-
-    async def send(self, chat: ChatRef, message: Message) -> Outcome: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    id: int
-    story_id: int
-    chat_id: int
-    chat: ChatRef
-    attempts: int
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base_delay: float = 2.0
-    max_delay: float = 600.0
-
-    def delay(self, attempts: int) -> float:
-        # Exponential with full jitter, so a burst of failures does not come back at once.
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-class DeliveryQueue:
-    """`share` = (k, n): this process sends to the chats whose id is k modulo n.
-
-    Several worker processes share a bot's rate limits by splitting its chats:
-    each keeps 1/n of the overall rate, and a chat's per-chat and per-group
-    limits are kept by the one process that ever sends to it. SKIP LOCKED
-    still keeps two processes from taking one row should the shares overlap.
-    """
-
-    def __init__(self, sessions: SessionFactory, lease_seconds: float = 30.0, share: tuple[int, int] = (0, 1)) -> None:
-        self._sessions = sessions
-        self.lease = timedelta(seconds=lease_seconds)
-        self.share = share
-
-    def picks(self, platform: str, now: datetime, *, postgres: bool) -> tuple[Select, Select]:
-        """What a claim takes, in order: rows whose worker died (they have
-        waited longest), then pending rows, oldest first. Each is an ordered
-        range of ix_deliveries_due, so a claim reads its batch and not the
-        whole fan-out."""
-        picks = (
-            select(Delivery.id)
-            .where(Delivery.platform == platform, Delivery.status == "sending", Delivery.lease_until < now)
-            .order_by(Delivery.next_attempt_at, Delivery.id),
-            select(Delivery.id)
-            .where(Delivery.platform == platform, Delivery.status == "pending", Delivery.next_attempt_at <= now)
-            .order_by(Delivery.next_attempt_at, Delivery.id),
-        )
-        index, count = self.share
-        if count > 1:
-            picks = tuple(pick.where(Delivery.chat_id % count == index) for pick in picks)
-        if postgres:
-            picks = tuple(pick.with_for_update(skip_locked=True) for pick in picks)
-        return picks  # type: ignore[return-value]
-
-    async def claim(self, platform: str, limit: int) -> list[Claimed]:
-        now = utcnow()
-        due = or_(
-            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its worker died
-        )
-        async with self._sessions.begin() as session:
-            ids: list[int] = []
-            for pick in self.picks(platform, now, postgres=is_postgres(session)):
-                ids += (await session.execute(pick.limit(limit - len(ids)))).scalars()
-                if len(ids) >= limit:
-                    break
-            if not ids:
-                return []
-            # The `due` test again: between the pick and the update another
-            # worker (SQLite has no row locks) may have taken a row.
-            taken = await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids), due)
-                .values(status="sending", lease_until=now + self.lease, attempts=Delivery.attempts + 1)
-                .returning(Delivery.id)
-            )
-            ids = list(taken.scalars())
-            rows = await session.execute(
-                select(Delivery.id, Delivery.story_id, Delivery.chat_id, Delivery.attempts, Delivery.created_at,
-                       Chat.platform, Chat.platform_chat_id, Chat.kind, Chat.title)
-                .join(Chat, Chat.id == Delivery.chat_id)
-                .where(Delivery.id.in_(ids))
-                .order_by(Delivery.id)
-            )
-            return [
-                Claimed(r.id, r.story_id, r.chat_id, ChatRef(r.platform, r.platform_chat_id, r.kind, r.title), r.attempts, r.created_at)
-                for r in rows.all()
-            ]
-
-    async def renew(self, ids: list[int]) -> None:
-        """Extend the lease of rows still being worked on, so nobody else takes them."""
-        if not ids:
-            return
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids), Delivery.status == "sending")
-                .values(lease_until=utcnow() + self.lease)
-            )
-
-    async def sent_many(self, done: list[tuple[int, str | None]]) -> None:
-        """Record many sends in one transaction (one statement, executed per row)."""
-        if not done:
-            return
-        statement = (
-            update(Delivery.__table__)
-            .where(Delivery.__table__.c.id == bindparam("delivery_id"))
-            .values(status="sent", platform_message_id=bindparam("message_id"), sent_at=utcnow(), lease_until=None, last_error=None)
-        )
-        async with self._sessions.begin() as session:
-            await session.execute(statement, [{"delivery_id": i, "message_id": m} for i, m in done])
-
-    async def later(self, item: Claimed, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
-        values: dict = {"status": "pending", "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
-        if error is not None:
-            values["last_error"] = error[:2000]
-        if not count_attempt:  # a 429 is the platform's pace, not a failure of this message
-            values["attempts"] = Delivery.attempts - 1
-        await self._set(item.id, **values)
-
-    async def failed(self, item: Claimed, error: str) -> None:
-        await self._set(item.id, status="failed", last_error=error[:2000], lease_until=None)
-
-    async def refused(self, item: Claimed, reason: str) -> None:
-        """The chat is gone for the bot: deactivate it and skip everything pending for it."""
-        async with self._sessions.begin() as session:
-            await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.chat_id == item.chat_id, Delivery.status.in_(("pending", "sending")))
-                .values(status="skipped", last_error=reason[:2000], lease_until=None)
-            )
-
-    async def moved(self, item: Claimed, new_chat_id: str) -> Claimed:
-        """The chat has a new id: it keeps its subscriptions there; the row now points to it."""
-        async with self._sessions.begin() as session:
-            existing = (
-                await session.execute(select(Chat.id).where(Chat.platform == item.chat.platform, Chat.platform_chat_id == new_chat_id))
-            ).scalar_one_or_none()
-            if existing is None:
-                await session.execute(update(Chat).where(Chat.id == item.chat_id).values(platform_chat_id=new_chat_id))
-            else:
-                # The bot already knew the new chat: it inherits the old one's subscriptions.
-                followed = select(Subscription.tag_id).where(Subscription.chat_id == item.chat_id)
-                for tag_id in (await session.execute(followed)).scalars():
-                    await session.execute(
-                        insert_for(session, Subscription).values(chat_id=existing, tag_id=tag_id).on_conflict_do_nothing()
-                    )
-                await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
-        chat = ChatRef(item.chat.platform, new_chat_id, item.chat.kind, item.chat.title)
-        return Claimed(item.id, item.story_id, item.chat_id, chat, item.attempts, item.created_at)
-
-    async def _set(self, delivery_id: int, **values) -> None:  # noqa: ANN003
-        async with self._sessions.begin() as session:
-            await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 
 StoryMessage = Callable[[int], Awaitable[Message | None]]

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from content.catalog import Catalog
 from content.db import SessionFactory
 from content.keys import key_of
 from content.models import Chat, Delivery, Story
-from content.views import StoryDetail, StoryView, TagView
+from content.stories.catalog import Catalog
+from content.stories.views import StoryDetail, StoryView, TagView
 
 # Every state a delivery row goes through: pending -> sending (leased) -> sent | failed | skipped.
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")

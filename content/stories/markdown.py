@@ -11,7 +11,15 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from content.messages import Block, BulletList, CodeBlock, Heading, Inline, Paragraph, Span
+from content.messages import (
+    Block,
+    BulletList,
+    CodeBlock,
+    Heading,
+    Inline,
+    Paragraph,
+    Span,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
+from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.dialect import insert_for
 from content.models import Chat, Subscription
-from content.views import ChatRef
 
 
 @dataclass(frozen=True, slots=True)

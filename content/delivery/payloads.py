@@ -1,9 +1,9 @@
 """What a push says: the story, rendered once per story for every chat."""
 from __future__ import annotations
 
-from content import replies
-from content.catalog import Catalog
 from content.messages import Message
+from content.replies.stories import push_message
+from content.stories.catalog import Catalog
 
 
 class Pushes:
@@ -12,4 +12,4 @@ class Pushes:
 
     async def message(self, story_id: int) -> Message | None:
         stories = await self._catalog.stories_by_id([story_id])
-        return replies.push_message(stories[0]) if stories else None
+        return push_message(stories[0]) if stories else None

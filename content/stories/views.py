@@ -52,13 +52,3 @@ class TermView:
     definition: str
     aliases: tuple[str, ...]
     stories: tuple[StoryLink, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRef:
-    """A chat as the platform names it."""
-
-    platform: str
-    chat_id: str
-    kind: str = "private"  # private | group | channel
-    title: str | None = None

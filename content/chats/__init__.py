@@ -1,0 +1,1 @@
+"""Chats as the platforms name them, and what they follow."""

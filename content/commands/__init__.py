@@ -1,0 +1,1 @@
+"""What each command answers. Every adapter calls this; none decides it."""

@@ -1,0 +1,32 @@
+"""Who asks, where, as the adapter saw it."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from content.chats.ref import ChatRef
+
+AdminCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks, where, as the adapter saw it.
+
+    `is_admin` says the user is an admin of that chat; an adapter for which
+    finding out costs a request passes `admin_check` instead, and the core
+    asks only when a command needs the answer. `metered` is False for the
+    local console, whose only user is the operator.
+    """
+
+    chat: ChatRef
+    user_id: str
+    is_admin: bool = False
+    admin_check: AdminCheck | None = None
+    metered: bool = True
+
+    async def may_manage(self) -> bool:
+        # In a private chat the user is the chat; elsewhere only its admins decide.
+        if self.chat.kind == "private" or self.is_admin:
+            return True
+        return bool(self.admin_check and await self.admin_check())

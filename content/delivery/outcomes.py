@@ -1,0 +1,38 @@
+"""What a platform answered to one push: the outcomes the adapters' senders
+translate their platform's answers and errors into."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    retry_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The chat will not take messages (blocked, kicked, missing access)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The chat lives under another id now (Telegram's supergroup upgrade)."""
+
+    new_chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    error: str
+    transient: bool = True  # timeouts and 5xx are worth another try; a rejected message is not
+
+
+Outcome = Sent | RateLimited | Refused | Moved | Failed

@@ -1,0 +1,1 @@
+"""Publishing: a story saved and its pushes queued in one transaction."""

@@ -1,0 +1,94 @@
+"""Stories as neutral messages: cards, lists, the full explainer, search results, the push."""
+from __future__ import annotations
+
+from content.messages import (
+    Block,
+    BulletList,
+    Button,
+    Card,
+    Message,
+    Span,
+    heading,
+    para,
+)
+from content.replies.text import BUTTON_LABEL, day, hashtags, moment_line, shorten
+from content.stories.markdown import parse_body
+from content.stories.views import StoryDetail, StoryLink, StoryView
+
+
+def story_card(story: StoryView) -> Card:
+    return Card(
+        title=story.title,
+        url=story.url,
+        meta=(Span(f"{day(story.published_at)} · {story.category}"),),
+        blocks=(para(story.summary), para(Span("Read more", url=story.url))),
+        footer=hashtags(story.tags),
+        accent=story.category,
+    )
+
+
+def story_list(title: str, stories: list[StoryView], more: Button | None = None, note: str | None = None) -> Message:
+    blocks: list[Block] = [heading(title)]
+    if note:
+        blocks.append(para(Span(note, italic=True)))
+    blocks.extend(story_card(s) for s in stories)
+    rows = [(Button(f"Explain: {shorten(s.title, BUTTON_LABEL)}", "story", s.slug),) for s in stories]
+    if more is not None:
+        rows.append((more,))
+    return Message(tuple(blocks), buttons=tuple(rows))
+
+
+def story_detail(detail: StoryDetail) -> Message:
+    story = detail.story
+    body = parse_body(detail.body)
+    blocks: list[Block] = [para(Span(story.summary, italic=True))] if not body.lead else list(body.lead)
+    for section in body.sections:
+        blocks.append(heading(section.title))
+        blocks.extend(section.blocks)
+    if detail.glossary:
+        blocks.append(heading("Glossary"))
+        blocks.append(BulletList(tuple((Span(g.name, bold=True), Span(f": {g.definition}")) for g in detail.glossary)))
+    blocks.append(para(Span("Read the full article", url=story.url)))
+    card = Card(
+        title=story.title,
+        url=story.url,
+        meta=(Span(f"{moment_line(story.published_at)} · {story.category}"),),
+        blocks=tuple(blocks),
+        footer=hashtags(story.tags),
+        accent=story.category,
+    )
+    return Message((card,), link_preview=True)
+
+
+def story_links(links: tuple[StoryLink, ...] | list[StoryLink]) -> BulletList:
+    return BulletList(
+        tuple((Span(link.title, bold=True), Span(f" ({day(link.published_at)}) "), Span(f"/story {link.slug}", code=True)) for link in links)
+    )
+
+
+def search_results(title: str, stories: list[StoryView], note: str | None = None) -> Message:
+    blocks: list[Block] = [heading(title)]
+    if note:
+        blocks.append(para(Span(note, italic=True)))
+    items = []
+    for s in stories:
+        items.append(
+            (
+                Span(s.title, bold=True, url=s.url),
+                Span(f" ({day(s.published_at)} · {s.category}) "),
+                Span(f"/story {s.slug}", code=True),
+                Span(f"\n{shorten(s.summary, 160)}"),
+            )
+        )
+    blocks.append(BulletList(tuple(items)))
+    buttons = tuple((Button(f"Explain: {shorten(s.title, BUTTON_LABEL)}", "story", s.slug),) for s in stories)
+    return Message(tuple(blocks), buttons=buttons)
+
+
+def push_message(story: StoryView) -> Message:
+    """A new story, as pushed to the chats following one of its tags."""
+    return Message(
+        (story_card(story),),
+        buttons=((Button("Explain", "story", story.slug),),),
+        link_preview=True,
+    )

@@ -1,0 +1,1 @@
+"""Stories: drafts and their validation, the writer, the catalog (reads), search, Markdown, views."""
