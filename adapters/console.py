@@ -10,7 +10,7 @@ import sys
 import textwrap
 from typing import TextIO
 
-from content.chats.ref import ChatRef
+from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
 from content.delivery.outcomes import Sent
@@ -26,7 +26,7 @@ from content.messages import (
 )
 
 WIDTH = 78
-CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind="private", title="console")
+CONSOLE_CHAT = ChatRef(platform="console", chat_id="local", kind=ChatKind.PRIVATE, title="console")
 
 
 def _inline(spans: Inline) -> str:

@@ -7,6 +7,8 @@ PostgreSQL) and lives in the migrations only.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from content.chats.ref import ChatKind
+from content.delivery.status import DeliveryStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -48,6 +53,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """A StrEnum stored as its text: a value outside the enum is refused on the
+    way in, and reads hand back the enum member, not a bare string."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect):  # noqa: ANN001
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect):  # noqa: ANN001
+        return None if value is None else self.enum(value)
 
 
 def utcnow() -> datetime:
@@ -146,7 +169,7 @@ class Chat(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     platform_chat_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[ChatKind] = mapped_column(EnumText(ChatKind))
     title: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -174,8 +197,7 @@ class Delivery(Base):
     # The chat's platform, copied when queued: a worker's claim reads one
     # platform's due rows off ix_deliveries_due without joining chats.
     platform: Mapped[str] = mapped_column(String(16))
-    # pending -> sending (leased) -> sent | failed | skipped
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 import discord
 
 from adapters.discord.render import Outgoing, render
-from content.chats.ref import ChatRef
+from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
 from content.messages import Reply
@@ -32,8 +32,8 @@ def chat_of(channel: discord.abc.Messageable | discord.abc.GuildChannel | None, 
     # a thread is no GuildChannel in discord.py, yet its members are not one user.
     if in_guild or isinstance(channel, discord.abc.GuildChannel):
         name = getattr(channel, "name", None)
-        return ChatRef(PLATFORM, str(getattr(channel, "id", None) or channel_id), "group", f"#{name}" if name else None)
-    return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), "private")
+        return ChatRef(PLATFORM, str(getattr(channel, "id", None) or channel_id), ChatKind.GROUP, f"#{name}" if name else None)
+    return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), ChatKind.PRIVATE)
 
 
 def missing_bot_rights(channel: discord.abc.GuildChannel) -> str | None:
@@ -53,7 +53,7 @@ class DiscordBridge:
         where = channel or interaction.channel
         ref = chat_of(where, interaction.channel_id, in_guild=interaction.guild_id is not None)
         user = interaction.user
-        if ref.kind == "private":
+        if ref.kind is ChatKind.PRIVATE:
             return Caller(ref, str(user.id))
         if channel is None or channel.id == interaction.channel_id:
             allowed = interaction.permissions.manage_channels
@@ -96,7 +96,7 @@ class DiscordBridge:
                 await interaction.response.edit_message(content=out.content, embeds=out.embeds, view=view_of(out), allowed_mentions=NO_PINGS)
                 return
         # In a shared channel, a story opened from a button is for the one who pressed it.
-        await self._send(interaction, reply, ephemeral=caller.chat.kind != "private")
+        await self._send(interaction, reply, ephemeral=caller.chat.kind is not ChatKind.PRIVATE)
 
     async def choices(self, kind: str, current: str) -> list[discord.app_commands.Choice[str]]:
         return [discord.app_commands.Choice(name=label, value=value) for label, value in await self.commands.complete(kind, current)]

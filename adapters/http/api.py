@@ -24,6 +24,7 @@ from content.keys import is_slug
 from content.publishing.publisher import Publisher
 from content.stories.drafts import FIELDS, StoryDraft, story_from_mapping
 from content.stories.views import StoryDetail, StoryView
+from content.stories.writer import SaveOutcome
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ API_FIELDS = (*FIELDS, "body")
 REALM = "explainer-bot"
 
 
-class Refused(Exception):
+class ApiRefusal(Exception):
     """A request answered with an error; nothing was written."""
 
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -46,8 +47,8 @@ class Refused(Exception):
         return web.json_response(self.body, status=self.status, headers=self.headers)
 
 
-def invalid(field: str, problem: str) -> Refused:
-    return Refused(422, {"error": f"{field}: {problem}", "field": field, "problem": problem})
+def invalid(field: str, problem: str) -> ApiRefusal:
+    return ApiRefusal(422, {"error": f"{field}: {problem}", "field": field, "problem": problem})
 
 
 # ----- JSON shapes ----------------------------------------------------------
@@ -82,15 +83,15 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(raw: bytes) -> Any:
     if not raw.strip():
-        raise Refused(400, {"error": "malformed JSON: the body is empty; send the story as a JSON object"})
+        raise ApiRefusal(400, {"error": "malformed JSON: the body is empty; send the story as a JSON object"})
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
-        raise Refused(400, {"error": "malformed JSON: the body is not UTF-8"}) from None
+        raise ApiRefusal(400, {"error": "malformed JSON: the body is not UTF-8"}) from None
     except RecursionError:
-        raise Refused(400, {"error": "malformed JSON: nested too deeply"}) from None
+        raise ApiRefusal(400, {"error": "malformed JSON: nested too deeply"}) from None
     except ValueError as exc:
-        raise Refused(400, {"error": f"malformed JSON: {exc}"}) from None
+        raise ApiRefusal(400, {"error": f"malformed JSON: {exc}"}) from None
 
 
 def validate_story(data: Any) -> StoryDraft:
@@ -127,23 +128,23 @@ class PublishingApi:
     # ----- POST /api/stories ----------------------------------------------
     def _authorize(self, request: web.Request) -> None:
         if self.token is None:
-            raise Refused(403, {"error": "publishing is disabled: API_TOKEN is not set on the server"})
+            raise ApiRefusal(403, {"error": "publishing is disabled: API_TOKEN is not set on the server"})
         scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
-            raise Refused(
+            raise ApiRefusal(
                 401, {"error": "a bearer token is required: Authorization: Bearer <API_TOKEN>"},
                 {"WWW-Authenticate": f'Bearer realm="{REALM}"'},
             )
         if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.token.encode("utf-8")):
-            raise Refused(
+            raise ApiRefusal(
                 401, {"error": "wrong bearer token"},
                 {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
             )
 
     @staticmethod
     async def _body(request: web.Request) -> bytes:
-        too_large = Refused(413, {"error": f"the request body is larger than {MAX_BODY} bytes (1 MiB)"})
+        too_large = ApiRefusal(413, {"error": f"the request body is larger than {MAX_BODY} bytes (1 MiB)"})
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise too_large
         try:
@@ -155,10 +156,10 @@ class PublishingApi:
         try:
             self._authorize(request)
             draft = validate_story(parse_json(await self._body(request)))
-        except Refused as refused:
+        except ApiRefusal as refused:
             return refused.response()
         published = await self.publisher.publish(draft)
-        created = published.outcome == "created"
+        created = published.outcome is SaveOutcome.CREATED
         body = {"slug": published.slug, "outcome": published.outcome, "deliveries_queued": published.deliveries_queued}
         headers = {"Location": f"/api/stories/{published.slug}"} if created else None
         log.info("API published %s: %s, %d deliveries queued", published.slug, published.outcome, published.deliveries_queued)

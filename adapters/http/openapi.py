@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT
-from content.delivery.reports import STATUSES
+from content.delivery.status import UNDELIVERED, DeliveryStatus
 from content.keys import SLUG_MAX, SLUG_PATTERN
 from content.stories.drafts import SUMMARY_MAX_WORDS
+from content.stories.writer import SaveOutcome
 
 JSON = "application/json"
 URL_PATTERN = r"^https?://[^\s<>\"]+$"
@@ -42,7 +43,7 @@ def _text(max_length: int, description: str, pattern: str = HAS_TEXT, **extra: A
 
 
 def _counts() -> dict[str, Any]:
-    return _object({status: {"type": "integer", "minimum": 0} for status in STATUSES})
+    return _object({status: {"type": "integer", "minimum": 0} for status in DeliveryStatus})
 
 
 STORY_IN = _object(
@@ -132,7 +133,7 @@ SCHEMAS: dict[str, Any] = {
     "Published": _object(
         {
             "slug": {"type": "string"},
-            "outcome": {"type": "string", "enum": ["created", "updated", "unchanged"]},
+            "outcome": {"type": "string", "enum": [outcome.value for outcome in SaveOutcome]},
             "deliveries_queued": {"type": "integer", "minimum": 0, "description": "Pushes queued: 0 unless created."},
         }
     ),
@@ -153,7 +154,7 @@ SCHEMAS: dict[str, Any] = {
                     {
                         "platform": {"type": "string"},
                         "chat_id": {"type": "string"},
-                        "status": {"type": "string", "enum": ["failed", "skipped"]},
+                        "status": {"type": "string", "enum": [status.value for status in UNDELIVERED]},
                         "attempts": {"type": "integer", "minimum": 0},
                         "error": {"type": "string", "nullable": True},
                     }

@@ -32,7 +32,7 @@ from telegram.ext import ContextTypes
 
 from adapters.telegram.render import outgoing, parse_callback, render_html
 from content.chats.follows import Subscriptions
-from content.chats.ref import ChatRef
+from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
 from content.messages import Message, Paragraph, Reply, Span
@@ -50,7 +50,7 @@ MAX_REPLY_WAIT = 30.0
 
 
 def chat_ref(chat: Chat) -> ChatRef:
-    kind = {ChatType.PRIVATE: "private", ChatType.CHANNEL: "channel"}.get(chat.type, "group")
+    kind = {ChatType.PRIVATE: ChatKind.PRIVATE, ChatType.CHANNEL: ChatKind.CHANNEL}.get(chat.type, ChatKind.GROUP)
     title = chat.title or " ".join(p for p in (chat.first_name, chat.last_name) if p) or chat.username
     return ChatRef(PLATFORM, str(chat.id), kind, title)
 

@@ -2,6 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    """What decides who may change what a chat gets, and which limits its pushes keep."""
+
+    PRIVATE = "private"  # one person: the user is the chat
+    GROUP = "group"  # many members; only admins change what it follows
+    CHANNEL = "channel"  # only admins post
 
 
 @dataclass(frozen=True, slots=True)
@@ -10,5 +19,9 @@ class ChatRef:
 
     platform: str
     chat_id: str
-    kind: str = "private"  # private | group | channel
+    kind: ChatKind = ChatKind.PRIVATE
     title: str | None = None
+
+    def __post_init__(self) -> None:
+        # Callers may spell the kind as text ("group"); the core compares members.
+        object.__setattr__(self, "kind", ChatKind(self.kind))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from content.chats.ref import ChatRef
+from content.chats.ref import ChatKind, ChatRef
 
 AdminCheck = Callable[[], Awaitable[bool]]
 
@@ -27,6 +27,6 @@ class Caller:
 
     async def may_manage(self) -> bool:
         # In a private chat the user is the chat; elsewhere only its admins decide.
-        if self.chat.kind == "private" or self.is_admin:
+        if self.chat.kind is ChatKind.PRIVATE or self.is_admin:
             return True
         return bool(self.admin_check and await self.admin_check())

@@ -9,6 +9,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from content.chats.follows import Subscriptions
+from content.chats.ref import ChatKind
 from content.commands.caller import Caller
 from content.commands.flood import FloodGuard, Verdict
 from content.keys import clean_input, hashtag, is_slug, key_of
@@ -352,7 +353,7 @@ class Commands:
     # ----- helpers ------------------------------------------------------
     async def _may_change(self, caller: Caller, args: str, verb: str, example: str) -> Reply | None:
         if not await caller.may_manage():
-            where = "channel" if caller.chat.kind == "channel" else "group"
+            where = "channel" if caller.chat.kind is ChatKind.CHANNEL else "group"
             return _refuse(f"Only admins of this {where} can change what it follows.")
         if not key_of(args):
             return _refuse("Which tag? For example ", Span(f"/{verb} {example}", code=True), "; ", Span("/tags", code=True), " lists them.")

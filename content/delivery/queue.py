@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select, update
 
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
+from content.delivery.status import UNFINISHED, DeliveryStatus
 from content.dialect import insert_for, is_postgres
 from content.models import Chat, Delivery, Subscription, utcnow
 
@@ -51,10 +52,10 @@ class DeliveryQueue:
         whole fan-out."""
         picks = (
             select(Delivery.id)
-            .where(Delivery.platform == platform, Delivery.status == "sending", Delivery.lease_until < now)
+            .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
             .order_by(Delivery.next_attempt_at, Delivery.id),
             select(Delivery.id)
-            .where(Delivery.platform == platform, Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at, Delivery.id),
         )
         index, count = self.share
@@ -67,8 +68,8 @@ class DeliveryQueue:
     async def claim(self, platform: str, limit: int) -> list[Claimed]:
         now = utcnow()
         due = or_(
-            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-            and_(Delivery.status == "sending", Delivery.lease_until < now),  # its worker died
+            and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
+            and_(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now),  # its worker died
         )
         async with self._sessions.begin() as session:
             ids: list[int] = []
@@ -83,7 +84,7 @@ class DeliveryQueue:
             taken = await session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(ids), due)
-                .values(status="sending", lease_until=now + self.lease, attempts=Delivery.attempts + 1)
+                .values(status=DeliveryStatus.SENDING, lease_until=now + self.lease, attempts=Delivery.attempts + 1)
                 .returning(Delivery.id)
             )
             ids = list(taken.scalars())
@@ -106,7 +107,7 @@ class DeliveryQueue:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(ids), Delivery.status == "sending")
+                .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
                 .values(lease_until=utcnow() + self.lease)
             )
 
@@ -117,13 +118,13 @@ class DeliveryQueue:
         statement = (
             update(Delivery.__table__)
             .where(Delivery.__table__.c.id == bindparam("delivery_id"))
-            .values(status="sent", platform_message_id=bindparam("message_id"), sent_at=utcnow(), lease_until=None, last_error=None)
+            .values(status=DeliveryStatus.SENT, platform_message_id=bindparam("message_id"), sent_at=utcnow(), lease_until=None, last_error=None)
         )
         async with self._sessions.begin() as session:
             await session.execute(statement, [{"delivery_id": i, "message_id": m} for i, m in done])
 
     async def later(self, item: Claimed, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
-        values: dict = {"status": "pending", "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
+        values: dict = {"status": DeliveryStatus.PENDING, "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
         if error is not None:
             values["last_error"] = error[:2000]
         if not count_attempt:  # a 429 is the platform's pace, not a failure of this message
@@ -131,7 +132,7 @@ class DeliveryQueue:
         await self._set(item.id, **values)
 
     async def failed(self, item: Claimed, error: str) -> None:
-        await self._set(item.id, status="failed", last_error=error[:2000], lease_until=None)
+        await self._set(item.id, status=DeliveryStatus.FAILED, last_error=error[:2000], lease_until=None)
 
     async def refused(self, item: Claimed, reason: str) -> None:
         """The chat is gone for the bot: deactivate it and skip everything pending for it."""
@@ -139,8 +140,8 @@ class DeliveryQueue:
             await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
             await session.execute(
                 update(Delivery)
-                .where(Delivery.chat_id == item.chat_id, Delivery.status.in_(("pending", "sending")))
-                .values(status="skipped", last_error=reason[:2000], lease_until=None)
+                .where(Delivery.chat_id == item.chat_id, Delivery.status.in_(UNFINISHED))
+                .values(status=DeliveryStatus.SKIPPED, last_error=reason[:2000], lease_until=None)
             )
 
     async def moved(self, item: Claimed, new_chat_id: str) -> Claimed:

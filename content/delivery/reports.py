@@ -9,22 +9,18 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from content.db import SessionFactory
+from content.delivery.status import UNDELIVERED, DeliveryStatus
 from content.keys import key_of
 from content.models import Chat, Delivery, Story
 from content.stories.catalog import Catalog
 from content.stories.views import StoryDetail, StoryView, TagView
-
-# Every state a delivery row goes through: pending -> sending (leased) -> sent | failed | skipped.
-STATUSES = ("pending", "sending", "sent", "failed", "skipped")
-# Rows that will not be sent: given up after retries, or skipped because the chat refused the bot.
-UNDELIVERED = ("failed", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
 class UndeliveredPush:
     platform: str
     chat_id: str  # the platform's id of the chat
-    status: str  # failed | skipped
+    status: DeliveryStatus  # failed | skipped
     attempts: int
     error: str | None
 
@@ -33,8 +29,8 @@ class UndeliveredPush:
 class DeliveryReport:
     slug: str
     total: int
-    by_status: dict[str, int]  # every status, zero included
-    by_platform: dict[str, dict[str, int]]  # platforms with rows; every status under each
+    by_status: dict[DeliveryStatus, int]  # every status, zero included
+    by_platform: dict[str, dict[DeliveryStatus, int]]  # platforms with rows; every status under each
     failures: tuple[UndeliveredPush, ...]  # oldest first, at most `failure_limit`
 
 
@@ -79,11 +75,11 @@ class Reports:
                     .limit(failure_limit)
                 )
             ).all()
-        by_status = dict.fromkeys(STATUSES, 0)
-        by_platform: dict[str, dict[str, int]] = {}
+        by_status = dict.fromkeys(DeliveryStatus, 0)
+        by_platform: dict[str, dict[DeliveryStatus, int]] = {}
         for platform, status, count in counts:
             by_status[status] = by_status.get(status, 0) + count
-            by_platform.setdefault(platform, dict.fromkeys(STATUSES, 0))[status] = count
+            by_platform.setdefault(platform, dict.fromkeys(DeliveryStatus, 0))[status] = count
         return DeliveryReport(
             slug=slug,
             total=sum(by_status.values()),
@@ -95,4 +91,4 @@ class Reports:
     async def queue_depth(self) -> int:
         """Deliveries waiting to be sent (pending rows, due or backing off)."""
         async with self._sessions() as session:
-            return (await session.execute(select(func.count()).select_from(Delivery).where(Delivery.status == "pending"))).scalar_one()
+            return (await session.execute(select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.PENDING))).scalar_one()

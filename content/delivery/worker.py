@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from content.chats.ref import ChatKind
 from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
 from content.delivery.policy import RetryPolicy
 from content.delivery.port import Sender
@@ -193,7 +194,7 @@ class DeliveryWorker:
             await self.queue.failed(item, "the story no longer exists")
             return
         for _hop in range(3):  # a moved chat is tried again at its new id, a few times at most
-            await self.limiter.acquire(item.chat.chat_id, group=item.chat.kind != "private")
+            await self.limiter.acquire(item.chat.chat_id, group=item.chat.kind is not ChatKind.PRIVATE)
             try:
                 outcome: Outcome = await self.sender.send(item.chat, message)
             except Exception as exc:  # a sender bug must not lose the row

@@ -16,10 +16,11 @@ from sqlalchemy import literal, select, text
 from sqlalchemy.exc import IntegrityError
 
 from content.db import NOTIFY_CHANNEL, SessionFactory
+from content.delivery.status import DeliveryStatus
 from content.dialect import insert_for, is_postgres
 from content.models import Chat, Delivery, Subscription, utcnow
 from content.stories.drafts import StoryDraft
-from content.stories.writer import Outcome, StoryWriter
+from content.stories.writer import SaveOutcome, StoryWriter
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class Published:
     slug: str
     story_id: int
-    outcome: Outcome
+    outcome: SaveOutcome
     deliveries_queued: int
 
 
@@ -55,7 +56,7 @@ class Publisher:
         async with self._sessions.begin() as session:
             saved = await self._writer.save_in(session, draft)
             queued = 0
-            if saved.outcome == "created":
+            if saved.outcome is SaveOutcome.CREATED:
                 queued = await self._queue(session, saved.story_id, saved.tag_ids)
                 if queued and is_postgres(session):
                     # Delivered at commit: workers in other processes start at once.
@@ -75,7 +76,7 @@ class Publisher:
                 literal(story_id).label("story_id"),
                 Subscription.chat_id,
                 Chat.platform,
-                literal("pending").label("status"),
+                literal(DeliveryStatus.PENDING, type_=Delivery.status.type).label("status"),
                 literal(0).label("attempts"),
                 literal(now, type_=Delivery.next_attempt_at.type).label("next_attempt_at"),
                 literal(now, type_=Delivery.created_at.type).label("created_at"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from content.errors import StoryFileError
 from content.stories.drafts import StoryDraft, load_story_file, story_paths
-from content.stories.writer import Outcome, StoryWriter
+from content.stories.writer import SaveOutcome, StoryWriter
 
 
 @dataclass(slots=True)
@@ -17,13 +17,13 @@ class ImportReport:
     saved: list[Any] = field(default_factory=list)  # Saved, or what the `save` given returned
     errors: list[StoryFileError] = field(default_factory=list)
 
-    def count(self, outcome: Outcome) -> int:
+    def count(self, outcome: SaveOutcome) -> int:
         return sum(1 for s in self.saved if s.outcome == outcome)
 
     def summary(self) -> str:
         line = (
-            f"{self.count('created')} created, {self.count('updated')} updated, "
-            f"{self.count('unchanged')} unchanged"
+            f"{self.count(SaveOutcome.CREATED)} created, {self.count(SaveOutcome.UPDATED)} updated, "
+            f"{self.count(SaveOutcome.UNCHANGED)} unchanged"
         )
         return line + (f", {len(self.errors)} refused" if self.errors else "")
 

@@ -7,8 +7,8 @@ the same draft twice writes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,11 @@ from content.models import (
 )
 from content.stories.drafts import StoryDraft
 
-Outcome = Literal["created", "updated", "unchanged"]
+
+class SaveOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # the same content again: nothing written
 
 # The bundled sample stories, loaded into an empty database on first start.
 SAMPLE_LIBRARY = Path(__file__).parents[1] / "library"
@@ -37,7 +41,7 @@ SAMPLE_LIBRARY = Path(__file__).parents[1] / "library"
 class Saved:
     slug: str
     story_id: int
-    outcome: Outcome
+    outcome: SaveOutcome
     tag_ids: tuple[int, ...] = ()  # the story's tags, when this save linked them
 
 
@@ -54,8 +58,8 @@ class StoryWriter:
         digest = draft.content_hash()
         story = (await session.execute(select(Story).where(Story.slug == draft.slug))).scalar_one_or_none()
         if story is not None and story.content_hash == digest:
-            return Saved(draft.slug, story.id, "unchanged")
-        outcome: Outcome = "created" if story is None else "updated"
+            return Saved(draft.slug, story.id, SaveOutcome.UNCHANGED)
+        outcome = SaveOutcome.CREATED if story is None else SaveOutcome.UPDATED
         if story is None:
             story = Story(slug=draft.slug)
             session.add(story)
