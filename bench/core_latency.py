@@ -45,7 +45,8 @@ from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 
 from content import db  # noqa: E402
-from content.chats.follows import Subscriptions  # noqa: E402
+from content.chats.follows import Follows  # noqa: E402
+from content.chats.lifecycle import Chats  # noqa: E402
 from content.chats.ref import ChatRef  # noqa: E402
 from content.commands.caller import Caller  # noqa: E402
 from content.commands.dispatcher import Commands  # noqa: E402
@@ -416,7 +417,7 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
 
             sessions = db.session_factory(engine)
             search = Search(sessions)
-            commands = Commands(Catalog(sessions, SITE_URL), search, Subscriptions(sessions))
+            commands = Commands(Catalog(sessions, SITE_URL), search, Chats(sessions), Follows(sessions))
             inputs = await benchmark_inputs(random.Random(args.seed + 1), generated, search, WARMUP_CALLS + args.repeat)
             operations = {}
             for name, lines in inputs.items():

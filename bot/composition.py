@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.http.metrics import Metrics
 from bot.settings import Settings
 from content import db
-from content.chats.follows import Subscriptions
+from content.chats.follows import Follows
+from content.chats.lifecycle import Chats
 from content.commands.dispatcher import Commands
 from content.commands.flood import FloodGuard
 from content.publishing.publisher import Publisher
@@ -35,7 +36,8 @@ class Core:
     sessions: db.SessionFactory
     catalog: Catalog
     commands: Commands
-    subscriptions: Subscriptions
+    chats: Chats
+    follows: Follows
     writer: StoryWriter
     importer: StoryImporter
     publisher: Publisher
@@ -58,12 +60,13 @@ def build_core(settings: Settings) -> Core:
     sessions = db.session_factory(engine)
     catalog = Catalog(sessions, settings.site_url)
     writer = StoryWriter(sessions)
-    subscriptions = Subscriptions(sessions)
+    chats = Chats(sessions)
+    follows = Follows(sessions)
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
     metrics = Metrics()
-    commands = Commands(catalog, Search(sessions), subscriptions, flood, on_command=metrics.count_command)
+    commands = Commands(catalog, Search(sessions), chats, follows, flood, on_command=metrics.count_command)
     publisher = Publisher(sessions, writer)
-    return Core(settings, engine, sessions, catalog, commands, subscriptions, writer, StoryImporter(writer), publisher, metrics)
+    return Core(settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics)
 
 
 def build_http_app(
@@ -94,7 +97,7 @@ def build_telegram(core: Core) -> "TelegramRunner | None":
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None,
     )
-    bridge = TelegramBridge(core.commands, core.subscriptions)
+    bridge = TelegramBridge(core.commands, core.chats)
     return TelegramRunner(config, build_application(config, bridge))
 
 

@@ -31,7 +31,7 @@ from telegram.error import (
 from telegram.ext import ContextTypes
 
 from adapters.telegram.render import outgoing, parse_callback, render_html
-from content.chats.follows import Subscriptions
+from content.chats.lifecycle import Chats
 from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
@@ -69,9 +69,9 @@ def plain(message: Message) -> str:
 
 
 class TelegramBridge:
-    def __init__(self, commands: Commands, subscriptions: Subscriptions) -> None:
+    def __init__(self, commands: Commands, chats: Chats) -> None:
         self._commands = commands
-        self._subscriptions = subscriptions
+        self._chats = chats
 
     # ----- who is asking --------------------------------------------------
     def caller(self, bot: Bot, chat: Chat, user: User | None, sender_chat: Chat | None = None) -> Caller:
@@ -165,9 +165,9 @@ class TelegramBridge:
             return
         ref = chat_ref(change.chat)
         if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
-            await self._subscriptions.deactivate(ref)
+            await self._chats.deactivate(ref)
         else:
-            await self._subscriptions.reactivate(ref)
+            await self._chats.reactivate(ref)
 
     # ----- channels named from a private chat ------------------------------
     async def _for_channel(self, bot: Bot, user: User, name: str, target: str, args: str) -> Reply:
@@ -215,11 +215,13 @@ class TelegramBridge:
                 try:
                     await _send_once(bot, chat_id, text, out.markup if last else None, out.preview)
                 except ChatMigrated as exc:
+                    # The group became a supergroup: what it follows moves with it.
                     chat_id = exc.new_chat_id
+                    await self._chats.move(chat_ref(chat), str(chat_id))
                     await _send_once(bot, chat_id, text, out.markup if last else None, out.preview)
                 except Forbidden as exc:
                     log.info("chat %s refuses messages (%s); deactivating it", chat_id, exc)
-                    await self._subscriptions.deactivate(chat_ref(chat))
+                    await self._chats.deactivate(chat_ref(chat))
                     return
 
 

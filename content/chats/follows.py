@@ -1,14 +1,15 @@
-"""The write side for chats and what they follow."""
+"""The write side of what chats follow (their lifecycle is `content.chats.lifecycle`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
+from content.chats.lifecycle import ensure_in
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.dialect import insert_for
-from content.models import Chat, Subscription
+from content.models import Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,45 +18,13 @@ class Change:
     unchanged: tuple[int, ...]  # already followed (or not followed)
 
 
-class Subscriptions:
+class Follows:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
-    @staticmethod
-    async def _chat_id(session, chat: ChatRef) -> int:  # noqa: ANN001
-        # Using the bot again is what brings a deactivated chat back.
-        await session.execute(
-            insert_for(session, Chat)
-            .values(platform=chat.platform, platform_chat_id=chat.chat_id, kind=chat.kind, title=chat.title, active=True)
-            .on_conflict_do_nothing(index_elements=["platform", "platform_chat_id"])
-        )
-        await session.execute(
-            update(Chat)
-            .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
-            .values(kind=chat.kind, title=chat.title, active=True)
-        )
-        query = select(Chat.id).where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
-        return (await session.execute(query)).scalar_one()
-
-    async def reactivate(self, chat: ChatRef) -> None:
-        """Mark a known, deactivated chat active again; a read only, in the usual case."""
-        where = (Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
-        async with self._sessions() as session:
-            active = (await session.execute(select(Chat.active).where(*where))).scalar_one_or_none()
-            if active is False:
-                await session.execute(update(Chat).where(*where).values(active=True))
-                await session.commit()
-
-    async def deactivate(self, chat: ChatRef) -> None:
-        """The platform says the bot may no longer post there (blocked, kicked)."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Chat).where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id).values(active=False)
-            )
-
     async def follow(self, chat: ChatRef, tag_ids: list[int]) -> Change:
         async with self._sessions.begin() as session:
-            chat_id = await self._chat_id(session, chat)
+            chat_id = await ensure_in(session, chat)
             had = set((await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars())
             new = [t for t in dict.fromkeys(tag_ids) if t not in had]
             if new:
@@ -69,7 +38,7 @@ class Subscriptions:
     async def unfollow(self, chat: ChatRef, tag_ids: list[int] | None) -> Change:
         """Stop following `tag_ids`, or everything when None."""
         async with self._sessions.begin() as session:
-            chat_id = await self._chat_id(session, chat)
+            chat_id = await ensure_in(session, chat)
             had = set((await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars())
             wanted = list(had) if tag_ids is None else list(dict.fromkeys(tag_ids))
             gone = [t for t in wanted if t in had]

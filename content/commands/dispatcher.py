@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from content.chats.follows import Subscriptions
+from content.chats.follows import Follows
+from content.chats.lifecycle import Chats
 from content.chats.ref import ChatKind
 from content.commands.caller import Caller
 from content.commands.flood import FloodGuard, Verdict
@@ -61,13 +62,15 @@ class Commands:
         self,
         catalog: Catalog,
         search: Search,
-        subscriptions: Subscriptions,
+        chats: Chats,
+        follows: Follows,
         flood: FloodGuard | None = None,
         on_command: Callable[[str, str], None] | None = None,
     ) -> None:
         self._catalog = catalog
         self._search = search
-        self._subscriptions = subscriptions
+        self._chats = chats
+        self._follows = follows
         self._flood = flood
         self._on_command = on_command  # (platform, command): for metrics
         self._handlers = {
@@ -118,7 +121,7 @@ class Commands:
             if verdict is Verdict.WARN:
                 wait = self._flood.retry_in(who)
                 return _refuse(f"Slow down: that's more than {self._flood.limit} commands in {self._flood.window:g} seconds. Try again in {wait} s.")
-        await self._subscriptions.reactivate(caller.chat)
+        await self._chats.reactivate(caller.chat)
         return None
 
     async def run(self, caller: Caller, name: str, args: str = "") -> Reply:
@@ -316,7 +319,7 @@ class Commands:
             return _refuse(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
         lines: list[tuple[Span, ...]] = []
         if found:
-            change = await self._subscriptions.follow(caller.chat, [t.id for t in found])
+            change = await self._follows.follow(caller.chat, [t.id for t in found])
             by_id = {t.id: t for t in found}
             if change.changed:
                 added = _tag_names([by_id[i] for i in change.changed])
@@ -332,7 +335,7 @@ class Commands:
             return refusal
         if key_of(args) == "all":
             before = await self._catalog.followed(caller.chat)
-            await self._subscriptions.unfollow(caller.chat, None)
+            await self._follows.unfollow(caller.chat, None)
             if not before:
                 return _one(notice("This chat didn't follow any tag.", private=False))
             return _one(notice(f"Unsubscribed from everything ({_tag_names(before)}).", private=False))
@@ -341,7 +344,7 @@ class Commands:
             return _refuse(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
         lines: list[tuple[Span, ...]] = []
         if found:
-            change = await self._subscriptions.unfollow(caller.chat, [t.id for t in found])
+            change = await self._follows.unfollow(caller.chat, [t.id for t in found])
             by_id = {t.id: t for t in found}
             if change.changed:
                 lines.append((Span(f"Unsubscribed from {_tag_names([by_id[i] for i in change.changed])}."),))

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, bindparam, or_, select, update
 
+from content.chats.lifecycle import deactivate_in, move_in
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.delivery.status import UNFINISHED, DeliveryStatus
-from content.dialect import insert_for, is_postgres
-from content.models import Chat, Delivery, Subscription, utcnow
+from content.dialect import is_postgres
+from content.models import Chat, Delivery, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ class DeliveryQueue:
     async def refused(self, item: Claimed, reason: str) -> None:
         """The chat is gone for the bot: deactivate it and skip everything pending for it."""
         async with self._sessions.begin() as session:
-            await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
+            await deactivate_in(session, item.chat_id)
             await session.execute(
                 update(Delivery)
                 .where(Delivery.chat_id == item.chat_id, Delivery.status.in_(UNFINISHED))
@@ -147,20 +148,7 @@ class DeliveryQueue:
     async def moved(self, item: Claimed, new_chat_id: str) -> Claimed:
         """The chat has a new id: it keeps its subscriptions there; the row now points to it."""
         async with self._sessions.begin() as session:
-            existing = (
-                await session.execute(select(Chat.id).where(Chat.platform == item.chat.platform, Chat.platform_chat_id == new_chat_id))
-            ).scalar_one_or_none()
-            if existing is None:
-                await session.execute(update(Chat).where(Chat.id == item.chat_id).values(platform_chat_id=new_chat_id))
-            else:
-                # The bot already knew the new chat: it inherits the old one's subscriptions.
-                followed = select(Subscription.tag_id).where(Subscription.chat_id == item.chat_id)
-                for tag_id in (await session.execute(followed)).scalars():
-                    await session.execute(
-                        insert_for(session, Subscription).values(chat_id=existing, tag_id=tag_id).on_conflict_do_nothing()
-                    )
-                await session.execute(update(Chat).where(Chat.id == item.chat_id).values(active=False))
-        chat = ChatRef(item.chat.platform, new_chat_id, item.chat.kind, item.chat.title)
+            chat = await move_in(session, item.chat_id, item.chat, new_chat_id)
         return Claimed(item.id, item.story_id, item.chat_id, chat, item.attempts, item.created_at)
 
     async def _set(self, delivery_id: int, **values) -> None:  # noqa: ANN003

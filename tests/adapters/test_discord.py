@@ -302,7 +302,7 @@ async def test_shards_split_between_processes(database_url: str) -> None:
 async def test_pushes_reach_channels_and_dms_and_a_lost_channel_is_deactivated(dc: Harness) -> None:
     (xai,) = [t for t in await dc.core.catalog.tags() if t.name == "xAI"]
     await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI"})
-    await dc.core.subscriptions.follow(ChatRef("discord", str(DM), "private"), [xai.id])  # as /subscribe in the DM does
+    await dc.core.follows.follow(ChatRef("discord", str(DM), "private"), [xai.id])  # as /subscribe in the DM does
     (worker,) = build_workers(dc.core, [DiscordSender(dc.runner.client)])
     draft = StoryDraft(
         slug="push-test", title="A push with @everyone **in** it", summary="Short <b>&</b> sweet.", category="AI",

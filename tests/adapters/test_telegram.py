@@ -356,3 +356,19 @@ async def wait_until(probe, wanted: bool, timeout: float = 10.0) -> None:  # noq
     while await probe() != wanted:
         assert asyncio.get_running_loop().time() < deadline, f"never became {wanted}"
         await asyncio.sleep(0.05)
+
+
+async def test_a_reply_that_finds_the_group_migrated_moves_its_subscriptions(tg: Harness) -> None:
+    tg.fake.add_chat(-600, "group", title="Old group")
+    tg.fake.set_member(-600, GROUP_ADMIN, "administrator")
+    tg.fake.set_member(-600, tg.fake.bot_id, "member")
+    await tg.say(-600, GROUP_ADMIN, "/subscribe xAI")
+    tg.fake.migrate(-600, -1006000)
+    # A command sent just before the upgrade is answered after it: the answer finds the new id.
+    tg.fake.send_text(-600, GROUP_ADMIN, "/subscriptions")
+    await tg.fake.wait_for(lambda c: len(tg.fake.sent(-1006000)) >= 1, timeout=15)
+    assert "#xAI" in tg.fake.sent(-1006000)[0].text
+    moved = await tg.core.catalog.followed(ChatRef("telegram", "-1006000"))
+    assert [t.name for t in moved] == ["xAI"]
+    assert await tg.core.catalog.followed(ChatRef("telegram", "-600")) == []
+    tg.provoked.add(400)  # the first try at the old id is refused with the new one

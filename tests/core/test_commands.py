@@ -268,7 +268,7 @@ async def test_flood_protection_warns_once_then_ignores(database_url: str) -> No
 
 async def test_a_deactivated_chat_comes_back_when_it_uses_the_bot(core: Core) -> None:
     await ask(core, "/subscribe xAI", GROUP_ADMIN)
-    await core.subscriptions.deactivate(GROUP_ADMIN.chat)
+    await core.chats.deactivate(GROUP_ADMIN.chat)
     assert await chat_active(core, GROUP_ADMIN.chat) is False
     await ask(core, "/latest 1", GROUP_MEMBER)
     assert await chat_active(core, GROUP_ADMIN.chat) is True

@@ -33,7 +33,7 @@ async def test_fan_out_is_deduplicated_across_tags_and_skips_inactive_chats(core
     follows = {1: "xAI", 2: "OpenAI", 3: "xAI, OpenAI", 4: "Google", 5: "xAI", 6: "Elon Musk, OpenAI"}
     for n, tags in follows.items():
         await core.commands.handle_text(chat(n), f"/subscribe {tags}")
-    await core.subscriptions.deactivate(chat(5).chat)
+    await core.chats.deactivate(chat(5).chat)
 
     published = await core.publisher.publish(DRAFT)
     assert published.outcome == "created" and published.deliveries_queued == 4  # chats 1, 2, 3 and 6
