@@ -1,0 +1,21 @@
+"""Telegram's numbers and names that the fake enforces: the text, button, command and
+inline-result limits, chat types and member statuses, the update types a bot gets by
+default, the webhook's secret header, the answer to an expired query, and how long a
+superseded long poll lingers. They sit apart from the code that checks them so that
+every part of the fake, and a test that exercises a limit, reads the same value."""
+
+
+MAX_TEXT = 4096  # UTF-16 code units of a message's text after parsing
+MAX_CALLBACK_DATA = 64  # bytes
+MAX_CALLBACK_ANSWER = 200  # characters
+MAX_INLINE_RESULTS = 50
+MAX_COMMANDS = 100
+CHAT_TYPES = ("private", "group", "supergroup", "channel")
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+# Update types a bot gets when it never said which it wants (or sent []).
+DEFAULT_UPDATE_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+# A getUpdates replaced by a newer one lingers this long before it answers 409:
+# a client that gave up on it (cancelled polling) has closed it by then.
+SUPERSEDED_GRACE = 0.05
