@@ -466,6 +466,16 @@ async def test_delete_and_chat_action(fake: FakeTelegram, bot: Bot) -> None:
         await bot.send_chat_action(GROUP, "dancing")
 
 
+async def test_a_bot_deletes_its_messages_only_within_48_hours(fake: FakeTelegram, bot: Bot) -> None:
+    young, old = await bot.send_message(GROUP, "young"), await bot.send_message(GROUP, "old")
+    fake.age(GROUP, young.message_id, hours=47.9)
+    fake.age(GROUP, old.message_id, hours=48.1)
+    assert await bot.delete_message(GROUP, young.message_id)
+    with pytest.raises(BadRequest, match="(?i)message can't be deleted for everyone"):
+        await bot.delete_message(GROUP, old.message_id)
+    assert await bot.edit_message_text("still editable", GROUP, old.message_id)
+
+
 async def test_a_failing_webhook_is_retried_and_reported(fake: FakeTelegram, bot: Bot) -> None:
     statuses = iter([500, 200])
 

@@ -10,6 +10,7 @@ MAX_CALLBACK_DATA = 64  # bytes
 MAX_CALLBACK_ANSWER = 200  # characters
 MAX_INLINE_RESULTS = 50
 MAX_COMMANDS = 100
+MAX_DELETE_AGE = 48 * 3600  # seconds: older messages a bot can no longer delete
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 # Update types a bot gets when it never said which it wants (or sent []).

@@ -185,6 +185,11 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             self._chats[new_chat_id].members = copy.deepcopy(old.members)
         old.migrated_to = new_chat_id
 
+    def age(self, chat_id: int, message_id: int, hours: float) -> None:
+        """Make a message `hours` old, as if sent that long ago (Telegram's 48-hour rules)."""
+        message = self._known_chat(chat_id).messages[message_id]
+        message["date"] = int(time.time() - hours * 3600)
+
     def rate_limit(self, per_second_global: float | None = None, per_second_per_chat: float | None = None,
                    per_minute_per_group: int | None = None) -> None:
         """Replaces the limits (none by default); calling it with none lifts them."""

@@ -8,6 +8,7 @@ import copy
 import time
 from typing import Any
 
+from ..constants import MAX_DELETE_AGE
 from ..errors import bad_request
 from ..html import parse_text
 from ..keyboards import check_reply_markup
@@ -118,6 +119,9 @@ class MessageMethodsMixin:
             raise bad_request("message to delete not found")
         if message_id not in chat.by_bot and chat.type != "private" and not self._may_delete_others(chat):
             raise bad_request("message can't be deleted")
+        if time.time() - chat.messages[message_id].get("date", 0) >= MAX_DELETE_AGE:
+            # Telegram keeps messages older than 48 hours from bots' deletes.
+            raise bad_request("message can't be deleted for everyone")
         del chat.messages[message_id]
         chat.by_bot.discard(message_id)
         self.deleted.append((chat.id, message_id))
