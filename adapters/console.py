@@ -6,6 +6,7 @@ that does the same, so every path the platforms offer can be tried here.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import textwrap
 from typing import TextIO
@@ -14,6 +15,7 @@ from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
 from content.delivery.outcomes import Sent
+from content.delivery.port import Target
 from content.messages import (
     Block,
     BulletList,
@@ -115,14 +117,28 @@ async def run_console(commands: Commands, source: TextIO = sys.stdin, sink: Text
 
 
 class ConsoleSender:
-    """Pushes to the console chat: printed between the prompts, as a chat app would show them."""
+    """Pushes to the console chat: printed between the prompts, as a chat app would show them.
+    A push is numbered, so that a later edit or delete can say which one it changes."""
 
     platform = "console"
 
     def __init__(self, sink: TextIO = sys.stdout) -> None:
         self.sink = sink
+        self._numbers = itertools.count(1)
 
-    async def send(self, chat: ChatRef, message: Message) -> Sent:
-        self.sink.write("\n── New story for you ──\n" + render_plain(message) + "\n\n")
+    def _show(self, banner: str, body: str = "") -> None:
+        self.sink.write(f"\n── {banner} ──\n" + (body + "\n\n" if body else "\n"))
         self.sink.flush()
-        return Sent(None)
+
+    async def send(self, target: Target, message: Message) -> Sent:
+        number = next(self._numbers)
+        self._show(f"New story for you (#{number})", render_plain(message))
+        return Sent((str(number),))
+
+    async def edit(self, target: Target, message: Message) -> Sent:
+        self._show(f"Story #{target.message_ids[0]} was updated", render_plain(message))
+        return Sent(target.message_ids[:1])
+
+    async def delete(self, target: Target) -> Sent:
+        self._show(f"Story #{target.message_ids[0]} was withdrawn")
+        return Sent(())

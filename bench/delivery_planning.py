@@ -80,6 +80,7 @@ from content import db  # noqa: E402
 from content.delivery.queue import DeliveryQueue  # noqa: E402
 from content.keys import key_of  # noqa: E402
 from content.models import Chat, Delivery, Subscription, Tag, utcnow  # noqa: E402
+from content.publishing.fanout import queue_fanout  # noqa: E402
 from content.publishing.publisher import Publisher  # noqa: E402
 from content.stories.drafts import StoryDraft  # noqa: E402
 from content.stories.writer import StoryWriter  # noqa: E402
@@ -245,8 +246,8 @@ def _compile_explain(element: Explain, compiler, **kw) -> str:  # noqa: ANN001, 
 
 
 class ExplainingSession:
-    """Handed to `Publisher._queue` in place of its session: the INSERT the
-    Publisher builds is explained instead of executed, so the plan is the app's
+    """Handed to `queue_fanout` in place of its session: the INSERT the
+    publisher builds is explained instead of executed, so the plan is the app's
     own (anything else it runs, runs as it is)."""
 
     def __init__(self, session, prefix: str) -> None:  # noqa: ANN001
@@ -273,7 +274,7 @@ async def explain_queueing(sessions: db.SessionFactory, writer: StoryWriter, dra
         try:
             saved = await writer.save_in(session, draft)
             explaining = ExplainingSession(session, prefix)
-            await Publisher._queue(explaining, saved.story_id, saved.tag_ids)  # noqa: SLF001 - the app's statement, explained
+            await queue_fanout(explaining, saved.story_id, saved.tag_ids)  # type: ignore[arg-type] - the app's statement, explained
             return explaining.lines
         finally:
             await transaction.rollback()

@@ -109,7 +109,9 @@ from bot.settings import Settings  # noqa: E402
 from content import db  # noqa: E402
 from content.chats.ref import ChatRef  # noqa: E402
 from content.delivery.outcomes import Failed, Sent  # noqa: E402
-from content.delivery.payloads import Pushes  # noqa: E402
+from content.delivery.payloads import Payloads  # noqa: E402
+from content.delivery.port import Target  # noqa: E402
+from content.delivery.status import JobKind  # noqa: E402
 from content.delivery.worker import DeliveryWorker  # noqa: E402
 from content.keys import key_of  # noqa: E402
 from content.messages import Message  # noqa: E402
@@ -415,7 +417,7 @@ async def ptb_request(message: Message) -> tuple[bytes, dict[str, str]]:
         request = AiohttpRequest()
         await request.initialize()
         try:
-            outcome = await TelegramSender(bot, request).send(ChatRef("telegram", "1", "private"), message)
+            outcome = await TelegramSender(bot, request).send(Target(ChatRef("telegram", "1", "private")), message)
         finally:
             await request.shutdown()
     finally:
@@ -465,7 +467,7 @@ LIBRARIES = (
 # The app's operations, looked for from the root down.
 OPERATIONS = (
     ("claim a batch", ("DeliveryQueue.claim",)),
-    ("record outcomes (DeliveryQueue.sent_many/_set, DeliveryWorker._flush)", ("DeliveryQueue._set", "DeliveryQueue.sent", "DeliveryWorker._flush")),
+    ("record outcomes (DeliveryQueue.sent_many/_set, DeliveryWorker._flush)", ("DeliveryQueue._set", "DeliveryQueue.sent_many", "DeliveryWorker._flush")),
     ("send (TelegramSender.send)", ("TelegramSender.send",)),
     ("rate limiter", ("RateLimiter.acquire",)),
     ("story message", ("DeliveryWorker._message",)),
@@ -683,7 +685,7 @@ async def ptb_loop(sender: TelegramSender, message: Message, chats: int, concurr
 
     async def one() -> None:
         for chat in pending:
-            outcome = await sender.send(ChatRef("telegram", str(chat), "private"), message)
+            outcome = await sender.send(Target(ChatRef("telegram", str(chat), "private")), message)
             outcomes[type(outcome).__name__] += 1
 
     await asyncio.gather(*(one() for _ in range(concurrency)))
@@ -698,8 +700,8 @@ class InstantSender:
 
     platform = "telegram"
 
-    async def send(self, chat: ChatRef, message: Message) -> Sent:
-        return Sent("1")
+    async def send(self, target: Target, message: Message) -> Sent:
+        return Sent(("1",))
 
 
 class BotMethodSender:
@@ -713,7 +715,7 @@ class BotMethodSender:
         self._bot = bot
         self._rendered: tuple[Message, Any] | None = None
 
-    async def send(self, chat: ChatRef, message: Message):  # noqa: ANN201
+    async def send(self, target: Target, message: Message):  # noqa: ANN201
         if self._rendered is None or self._rendered[0] is not message:
             self._rendered = (message, outgoing(message))
         out = self._rendered[1]
@@ -721,14 +723,14 @@ class BotMethodSender:
         try:
             for i, text in enumerate(out.texts):
                 sent = await self._bot.send_message(
-                    int(chat.chat_id), text, parse_mode=ParseMode.HTML,
+                    int(target.chat.chat_id), text, parse_mode=ParseMode.HTML,
                     reply_markup=out.markup if i == len(out.texts) - 1 else None,
                     link_preview_options=LinkPreviewOptions(is_disabled=not out.preview),
                 )
                 first = first or str(sent.message_id)
         except TelegramError as exc:
             return Failed(f"Telegram: {exc}")
-        return Sent(first)
+        return Sent((first,) if first else ())
 
 
 VARIANTS = (
@@ -874,7 +876,7 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
         await fake.limit(None)
         # The push every measurement sends (the workers' own stories differ only in slug).
         example = (await core.publisher.publish(draft("ceiling-example", "xAI"))).story_id
-        message = await Pushes(core.catalog).message(example)
+        message = await Payloads(core.catalog).message(JobKind.SEND, example)
         body, headers = await ptb_request(message)
         bodies = bodies_for(body, n)
         # The ceiling and the sender alone get the worker's concurrency: its claim batch, all sent at once.

@@ -127,7 +127,7 @@ def build_discord(core: Core) -> "DiscordRunner | None":
 
 def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     """One delivery worker per platform sender, each within that platform's limits."""
-    from content.delivery.payloads import Pushes
+    from content.delivery.payloads import Payloads
     from content.delivery.policy import RetryPolicy
     from content.delivery.queue import DeliveryQueue
     from content.delivery.ratelimit import Limits, RateLimiter
@@ -142,10 +142,10 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
         "console": Limits(100.0),
     }
     queue = DeliveryQueue(core.sessions, settings.delivery_lease_seconds, (settings.delivery_worker_index, share))
-    pushes = Pushes(core.catalog)
+    payloads = Payloads(core.catalog)
     policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
     workers = [
-        DeliveryWorker(queue, sender, RateLimiter(limits[sender.platform]), pushes.message, policy,
+        DeliveryWorker(queue, sender, RateLimiter(limits[sender.platform]), payloads, policy,
                        poll_interval=settings.delivery_poll_seconds,
                        on_outcome=lambda platform, item, outcome: core.metrics.delivery_outcome(platform, outcome, item.created_at))
         for sender in senders

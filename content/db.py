@@ -63,10 +63,37 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is there."""
-    async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest by default); a no-op when it is there."""
+    await _run_migrations(engine, lambda config: command.upgrade(config, revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the schema back to `revision` (tests of migrations start from there)."""
+    await _run_migrations(engine, lambda config: command.downgrade(config, revision))
+
+
+async def _run_migrations(engine: AsyncEngine, step) -> None:  # noqa: ANN001
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        if sqlite:
+            # SQLite changes a table by rebuilding it, and with foreign keys on,
+            # dropping the old table would cascade into every table that refers
+            # to it. The pragma only takes outside a transaction: it goes first,
+            # and the pysqlite driver opens none for it.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.run_sync(lambda sync: step(_alembic_config(sync)))
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"a migration left rows pointing nowhere: {broken[:5]}")
+            await connection.commit()
+        finally:
+            if sqlite:
+                await connection.rollback()
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -22,11 +22,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from content.chats.ref import ChatKind
-from content.delivery.status import DeliveryStatus
+from content.delivery.status import DeliveryStatus, JobKind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,6 +72,24 @@ class EnumText(TypeDecorator[StrEnum]):
 
     def process_result_value(self, value: Any, dialect):  # noqa: ANN001
         return None if value is None else self.enum(value)
+
+
+class MessageIds(TypeDecorator[tuple[str, ...]]):
+    """The platform's ids of the messages one push became (a long story goes
+    out in parts), in order, stored space-separated: platform ids hold no spaces."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect):  # noqa: ANN001
+        if not value:
+            return None
+        if any(not part or " " in part for part in value):
+            raise ValueError(f"a message id is empty or holds a space: {value!r}")
+        return " ".join(value)
+
+    def process_result_value(self, value: str | None, dialect):  # noqa: ANN001
+        return tuple(value.split()) if value else ()
 
 
 def utcnow() -> datetime:
@@ -170,12 +189,16 @@ class Chat(Base):
     platform: Mapped[str] = mapped_column(String(16))
     platform_chat_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[ChatKind] = mapped_column(EnumText(ChatKind))
+    # A topic or thread within the chat (Telegram's message_thread_id), or ""
+    # for the chat itself: each is a place of its own that follows tags, is
+    # pushed to and can be closed. Not NULL, so that the unique key holds.
+    thread_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     title: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("platform", "platform_chat_id", name="uq_chats_platform_chat"),)
+    __table_args__ = (UniqueConstraint("platform", "platform_chat_id", "thread_id", name="uq_chats_platform_chat_thread"),)
 
 
 class Subscription(Base):
@@ -188,12 +211,24 @@ class Subscription(Base):
     __table_args__ = (Index("ix_subscriptions_tag", "tag_id"),)
 
 
+# The predicate of the partial unique key on sends, as SQL both databases
+# accept verbatim (ON CONFLICT must name it exactly to infer the index).
+SEND_ONLY = text("kind = 'send'")
+
+
 class Delivery(Base):
+    """A job of the delivery queue: send a story to a chat, or edit or delete
+    what an earlier send put there (`acts_on`)."""
+
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(EnumText(JobKind), default=JobKind.SEND, server_default=JobKind.SEND.value)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    # For an edit or a delete: the send whose messages it changes. It is
+    # claimed only once that send is done, and after earlier jobs on it.
+    acts_on_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
     # The chat's platform, copied when queued: a worker's claim reads one
     # platform's due rows off ix_deliveries_due without joining chats.
     platform: Mapped[str] = mapped_column(String(16))
@@ -202,14 +237,18 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))  # the first message, what a link points at
+    message_ids: Mapped[tuple[str, ...]] = mapped_column(MessageIds, nullable=True, default=())  # every part, what edits act on
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        UniqueConstraint("story_id", "chat_id", name="uq_deliveries_story_chat"),
+        # One send per (story, chat); edits and deletes as many as corrections need.
+        Index("uq_deliveries_send", "story_id", "chat_id", unique=True,
+              sqlite_where=SEND_ONLY, postgresql_where=SEND_ONLY),
         Index("ix_deliveries_due", "platform", "status", "next_attempt_at", "id"),
         Index("ix_deliveries_chat", "chat_id"),
+        Index("ix_deliveries_acts_on", "acts_on_id"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Pushes to Discord channels and DMs, with Discord's answers turned into the core's outcomes.
+"""Pushes to Discord channels and DMs (sent, edited in place, deleted), with
+Discord's answers turned into the core's outcomes.
 
 discord.py waits out 429s itself (per route and globally), so a rate limit
 seldom reaches here; when one does, it becomes RateLimited like Telegram's.
@@ -10,9 +11,24 @@ import discord
 
 from adapters.discord.bridge import NO_PINGS, view_of
 from adapters.discord.render import Outgoing, render
-from content.chats.ref import ChatRef
 from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent
+from content.delivery.port import Target
 from content.messages import Message
+
+UNKNOWN_MESSAGE = 10008  # Discord's JSON error code for a message that is gone
+
+
+def outcome_of(exc: discord.HTTPException | aiohttp.ClientError | TimeoutError) -> Outcome:
+    """What a Discord error says about the job: the pace, the channel, the message, or the network."""
+    if isinstance(exc, (discord.Forbidden, discord.NotFound)):
+        return Refused(f"Discord: {exc.text or exc.status} ({exc.code})")
+    if isinstance(exc, discord.HTTPException):
+        if exc.status == 429:
+            return RateLimited(float(getattr(exc, "retry_after", 1.0) or 1.0))
+        if exc.status >= 500:
+            return Failed(f"Discord {exc.status}: {exc.text}")
+        return Failed(f"Discord refused the message: {exc.status} {exc.text}", transient=False)
+    return Failed(f"Discord unreachable: {exc}")
 
 
 class DiscordSender:
@@ -28,27 +44,67 @@ class DiscordSender:
             self._rendered = (message, render(message))
         return self._rendered[1]
 
-    async def send(self, chat: ChatRef, message: Message) -> Outcome:
-        first_id: str | None = None
+    def _channel(self, target: Target) -> discord.PartialMessageable:
+        # Sending needs only the id: no lookup (a worker process has no
+        # gateway cache, and DMs are not cached) costing a request a push.
+        # A thread is a channel of its own.
+        return self.client.get_partial_messageable(int(target.chat.thread_id or target.chat.chat_id))
+
+    @staticmethod
+    def _fields(out: Outgoing) -> dict:
+        fields: dict = {"content": out.content, "embeds": out.embeds, "allowed_mentions": NO_PINGS}
+        view = view_of(out)
+        if view is not None:
+            fields["view"] = view
+        return fields
+
+    async def send(self, target: Target, message: Message) -> Outcome:
+        ids: list[str] = []
+        channel = self._channel(target)
         try:
-            # Sending needs only the id: no lookup (a worker process has no
-            # gateway cache, and DMs are not cached) costing a request a push.
-            channel = self.client.get_partial_messageable(int(chat.chat_id))
             for out in self._outgoing(message):
-                kwargs: dict = {"content": out.content, "embeds": out.embeds, "allowed_mentions": NO_PINGS}
-                view = view_of(out)
-                if view is not None:
-                    kwargs["view"] = view
-                sent = await channel.send(**kwargs)  # type: ignore[union-attr]
-                first_id = first_id or str(sent.id)
-        except (discord.Forbidden, discord.NotFound) as exc:
-            return Refused(f"Discord: {exc.text or exc.status} ({exc.code})")
-        except discord.HTTPException as exc:
-            if exc.status == 429:
-                return RateLimited(float(getattr(exc, "retry_after", 1.0) or 1.0))
-            if exc.status >= 500:
-                return Failed(f"Discord {exc.status}: {exc.text}")
-            return Failed(f"Discord refused the message: {exc.status} {exc.text}", transient=False)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return Failed(f"Discord unreachable: {exc}")
-        return Sent(first_id)
+                sent = await channel.send(**self._fields(out))
+                ids.append(str(sent.id))
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            return outcome_of(exc)
+        return Sent(tuple(ids))
+
+    async def edit(self, target: Target, message: Message) -> Outcome:
+        channel = self._channel(target)
+        outs = self._outgoing(message)
+        shown: list[str] = []
+        try:
+            for i, out in enumerate(outs):
+                if i < len(target.message_ids):
+                    # view=None takes the buttons off a part that no longer ends the message.
+                    fields = {"view": None, **self._fields(out)}
+                    await channel.get_partial_message(int(target.message_ids[i])).edit(**fields)
+                    shown.append(target.message_ids[i])
+                else:  # the new version is longer: the rest goes out as new messages
+                    shown.append(str((await channel.send(**self._fields(out))).id))
+            for surplus in target.message_ids[len(outs):]:
+                await self._delete_one(channel, surplus)
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:
+                return Failed("Discord: the message to edit is gone", transient=False)
+            return outcome_of(exc)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            return outcome_of(exc)
+        return Sent(tuple(shown))
+
+    @staticmethod
+    async def _delete_one(channel: discord.PartialMessageable, message_id: str) -> None:
+        try:
+            await channel.get_partial_message(int(message_id)).delete()
+        except discord.NotFound as exc:
+            if exc.code != UNKNOWN_MESSAGE:  # an unknown channel is the chat's problem
+                raise
+
+    async def delete(self, target: Target) -> Outcome:
+        channel = self._channel(target)
+        try:
+            for message_id in target.message_ids:
+                await self._delete_one(channel, message_id)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            return outcome_of(exc)
+        return Sent(())

@@ -1,4 +1,5 @@
-"""Pushes to Telegram chats, with Telegram's answers turned into the core's outcomes."""
+"""Pushes to Telegram chats (sent, edited in place, deleted), with Telegram's
+answers turned into the core's outcomes."""
 from __future__ import annotations
 
 import json
@@ -18,16 +19,39 @@ from telegram.error import (
 
 from adapters.telegram.render import outgoing
 from adapters.telegram.request import AiohttpRequest, EncodedForm
-from content.chats.ref import ChatRef
 from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
+from content.delivery.port import Target
 from content.messages import Message
 
 # Bad requests that mean the chat is gone for the bot, not that the message was wrong.
 _GONE = ("chat not found", "bot was kicked", "bot is not a member", "user is deactivated", "need administrator rights", "have no rights to send")
+# An edit that changes nothing: the message already shows what it should.
+_NOT_MODIFIED = "message is not modified"
+# A delete of a message that is already gone has nothing left to do.
+_ALREADY_GONE = "message to delete not found"
+# What a part no longer needed shows when Telegram will not delete it (older than 48 hours).
+EMPTIED = "—"
 
 
 def _seconds(value: object) -> float:
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)  # type: ignore[union-attr]
+
+
+def outcome_of(exc: TelegramError) -> Outcome:
+    """What a Telegram error says about the job: the pace, the chat, the message, or the network."""
+    if isinstance(exc, RetryAfter):
+        return RateLimited(_seconds(exc.retry_after))
+    if isinstance(exc, ChatMigrated):
+        return Moved(str(exc.new_chat_id))
+    if isinstance(exc, Forbidden):
+        return Refused(f"Telegram: {exc.message}")
+    if isinstance(exc, BadRequest):
+        if any(marker in exc.message.lower() for marker in _GONE):
+            return Refused(f"Telegram: {exc.message}")
+        return Failed(f"Telegram refused the message: {exc.message}", transient=False)
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return Failed(f"Telegram unreachable: {exc}")
+    return Failed(f"Telegram: {exc}")
 
 
 class TelegramSender:
@@ -36,18 +60,18 @@ class TelegramSender:
     Forbidden, ... as the Bot's methods do), but not through
     `Bot.send_message`: that encodes the request anew for every chat and
     builds a telegram.Message from every answer, which cost more CPU than the
-    send itself. Here a fan-out's message is encoded once, only chat_id
+    send itself. Here a fan-out's message is encoded once, only the chat
     changes, and of the answer only message_id is read."""
 
     platform = "telegram"
 
     def __init__(self, bot: Bot, request: AiohttpRequest) -> None:
-        self._url = f"{bot.base_url}/sendMessage"
+        self._base = bot.base_url
         self._request = request
         self._encoded: tuple[Message, list[bytes]] | None = None
 
     def _parts(self, message: Message) -> list[bytes]:
-        """The form body of each part of the message, but its chat_id."""
+        """The form body of each part of the message, but where it goes."""
         if self._encoded is None or self._encoded[0] is not message:
             out = outgoing(message)
             preview = json.dumps(LinkPreviewOptions(is_disabled=not out.preview).to_dict())
@@ -61,26 +85,77 @@ class TelegramSender:
             self._encoded = (message, parts)
         return self._encoded[1]
 
-    async def send(self, chat: ChatRef, message: Message) -> Outcome:
-        to = b"chat_id=%d&" % int(chat.chat_id)
-        first_id: str | None = None
+    async def _call(self, method: str, body: bytes) -> object:
+        # An EncodedForm where python-telegram-bot types a RequestData: AiohttpRequest takes both.
+        return await self._request.post(f"{self._base}/{method}", EncodedForm(body))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _to(target: Target) -> bytes:
+        to = b"chat_id=%d&" % int(target.chat.chat_id)
+        if target.chat.thread_id is not None:
+            to += b"message_thread_id=%d&" % int(target.chat.thread_id)
+        return to
+
+    @staticmethod
+    def _message(target: Target, message_id: str) -> bytes:
+        return b"chat_id=%d&message_id=%d&" % (int(target.chat.chat_id), int(message_id))
+
+    async def _post(self, target: Target, part: bytes) -> str:
+        sent = await self._call("sendMessage", self._to(target) + part)
+        return str(sent["message_id"])  # type: ignore[index]
+
+    async def send(self, target: Target, message: Message) -> Outcome:
+        ids: list[str] = []
         try:
             for part in self._parts(message):
-                # An EncodedForm where python-telegram-bot types a RequestData: AiohttpRequest takes both.
-                sent = await self._request.post(self._url, EncodedForm(to + part))  # type: ignore[arg-type]
-                first_id = first_id or str(sent["message_id"])  # type: ignore[index, call-overload]
-        except RetryAfter as exc:
-            return RateLimited(_seconds(exc.retry_after))
-        except ChatMigrated as exc:
-            return Moved(str(exc.new_chat_id))
-        except Forbidden as exc:
-            return Refused(f"Telegram: {exc.message}")
-        except BadRequest as exc:
-            if any(marker in exc.message.lower() for marker in _GONE):
-                return Refused(f"Telegram: {exc.message}")
-            return Failed(f"Telegram refused the message: {exc.message}", transient=False)
-        except (TimedOut, NetworkError) as exc:
-            return Failed(f"Telegram unreachable: {exc}")
+                ids.append(await self._post(target, part))
         except TelegramError as exc:
-            return Failed(f"Telegram: {exc}")
-        return Sent(first_id)
+            return outcome_of(exc)
+        return Sent(tuple(ids))
+
+    async def edit(self, target: Target, message: Message) -> Outcome:
+        parts = self._parts(message)
+        shown: list[str] = []
+        try:
+            for i, part in enumerate(parts):
+                if i < len(target.message_ids):
+                    await self._edit_part(target, target.message_ids[i], part)
+                    shown.append(target.message_ids[i])
+                else:  # the new version is longer: the rest goes out as new messages
+                    shown.append(await self._post(target, part))
+            for surplus in target.message_ids[len(parts):]:
+                await self._remove_part(target, surplus)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Sent(tuple(shown))
+
+    async def _edit_part(self, target: Target, message_id: str, part: bytes) -> None:
+        try:
+            await self._call("editMessageText", self._message(target, message_id) + part)
+        except BadRequest as exc:
+            if _NOT_MODIFIED not in exc.message.lower():
+                raise
+
+    async def _remove_part(self, target: Target, message_id: str) -> None:
+        """A part the new version no longer needs: deleted, or emptied where Telegram keeps it."""
+        try:
+            await self._delete_one(target, message_id)
+        except BadRequest as exc:
+            if "can't be deleted" not in exc.message.lower():
+                raise
+            await self._edit_part(target, message_id, urlencode({"text": EMPTIED}).encode())
+
+    async def _delete_one(self, target: Target, message_id: str) -> None:
+        try:
+            await self._call("deleteMessage", self._message(target, message_id))
+        except BadRequest as exc:
+            if _ALREADY_GONE not in exc.message.lower():
+                raise
+
+    async def delete(self, target: Target) -> Outcome:
+        try:
+            for message_id in target.message_ids:
+                await self._delete_one(target, message_id)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Sent(())

@@ -1,5 +1,5 @@
-"""What a platform answered to one push: the outcomes the adapters' senders
-translate their platform's answers and errors into."""
+"""What a platform answered to one job (a send, an edit, a delete): the
+outcomes the adapters' senders translate their platform's answers and errors into."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    message_id: str | None = None
+    """Done. `message_ids`: the platform's ids of the messages the chat now
+    shows for it, in order (a long story goes in parts; a delete leaves none)."""
+
+    message_ids: tuple[str, ...] = ()
+
+    @property
+    def message_id(self) -> str | None:
+        return self.message_ids[0] if self.message_ids else None
 
 
 @dataclass(frozen=True, slots=True)

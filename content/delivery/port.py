@@ -1,6 +1,7 @@
-"""The port the adapters implement: how a platform's sender pushes a message."""
+"""The port the adapters implement: how a platform's sender sends, edits and deletes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from content.chats.ref import ChatRef
@@ -8,10 +9,32 @@ from content.delivery.outcomes import Outcome
 from content.messages import Message
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a job acts: the chat (and its thread, when it names one) and, for
+    an edit or a delete, the platform's ids of the messages an earlier send
+    put there, in order."""
+
+    chat: ChatRef
+    message_ids: tuple[str, ...] = ()
+
+
 class Sender(Protocol):
-    """A platform's way of pushing one message to one chat (the port adapters implement)."""
+    """A platform's way of acting on one chat. Each method answers with an
+    outcome and never raises for what the platform said."""
 
     platform: str
 
-    async def send(self, chat: ChatRef, message: Message) -> Outcome: ...
+    async def send(self, target: Target, message: Message) -> Outcome:
+        """Post `message`; Sent carries the ids of the messages it became."""
+        ...
 
+    async def edit(self, target: Target, message: Message) -> Outcome:
+        """Make `target.message_ids` show `message` instead. When it needs more
+        or fewer parts than before, parts are sent or deleted so that the chat
+        shows exactly `message`; Sent carries the ids it shows now."""
+        ...
+
+    async def delete(self, target: Target) -> Outcome:
+        """Take `target.message_ids` down; a message already gone counts as deleted."""
+        ...

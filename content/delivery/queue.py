@@ -1,39 +1,83 @@
-"""The delivery queue: claims with a lease, renewals, and what each outcome records.
+"""The delivery queue: jobs claimed with a lease, renewed while worked on, and
+what each outcome records.
 
 Rows are claimed with a lease: a worker that dies leaves them to be claimed
 again when the lease runs out, so nothing is lost, and at most the messages
 in flight at the crash are sent twice. On PostgreSQL the claim skips rows
-another worker holds (FOR UPDATE SKIP LOCKED), so several workers never send
-the same row.
+another worker holds (FOR UPDATE SKIP LOCKED), so several workers never take
+the same row. An edit or a delete is claimed only once the send it acts on is
+done and after every earlier job on that send, so a chat sees a story's
+changes in the order they were made.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from content.chats.lifecycle import deactivate_in, move_in
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
-from content.delivery.status import UNFINISHED, DeliveryStatus
+from content.delivery.port import Target
+from content.delivery.status import UNDELIVERED, UNFINISHED, DeliveryStatus, JobKind
 from content.dialect import is_postgres
 from content.models import Chat, Delivery, utcnow
 
+MAX_ERROR = 2000  # characters of a platform's error kept on the row
+
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
+class Job:
+    """A claimed row: what to do, where, and how often it was tried."""
+
     id: int
+    kind: JobKind
     story_id: int
-    chat_id: int
-    chat: ChatRef
+    chat_id: int  # the chats row of the target
+    target: Target
     attempts: int
     created_at: datetime
+    acts_on: int | None = None  # the send an edit or a delete changes
 
+    @property
+    def chat(self) -> ChatRef:
+        return self.target.chat
+
+    def at(self, chat: ChatRef) -> Job:
+        """The same job aimed at the chat under another id."""
+        return Job(self.id, self.kind, self.story_id, self.chat_id, Target(chat, self.target.message_ids),
+                   self.attempts, self.created_at, self.acts_on)
+
+
+_earlier = aliased(Delivery, name="earlier")
+_send = aliased(Delivery, name="send")
+# An edit or a delete waits for its send to be done, and for every earlier
+# job on the same send; a send (acts_on NULL) never waits.
+_IN_ORDER = or_(
+    Delivery.acts_on_id.is_(None),
+    and_(
+        exists().where(_send.id == Delivery.acts_on_id, _send.status.not_in(UNFINISHED)),
+        ~exists().where(_earlier.acts_on_id == Delivery.acts_on_id, _earlier.id < Delivery.id,
+                        _earlier.status.in_(UNFINISHED)),
+    ),
+)
 
 
 class DeliveryQueue:
-    """`share` = (k, n): this process sends to the chats whose id is k modulo n.
+    """`share` = (k, n): this process works on the chats whose id is k modulo n.
 
     Several worker processes share a bot's rate limits by splitting its chats:
     each keeps 1/n of the overall rate, and a chat's per-chat and per-group
@@ -57,16 +101,17 @@ class DeliveryQueue:
             .order_by(Delivery.next_attempt_at, Delivery.id),
             select(Delivery.id)
             .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+            .where(_IN_ORDER)
             .order_by(Delivery.next_attempt_at, Delivery.id),
         )
         index, count = self.share
         if count > 1:
             picks = tuple(pick.where(Delivery.chat_id % count == index) for pick in picks)
         if postgres:
-            picks = tuple(pick.with_for_update(skip_locked=True) for pick in picks)
+            picks = tuple(pick.with_for_update(of=Delivery, skip_locked=True) for pick in picks)
         return picks  # type: ignore[return-value]
 
-    async def claim(self, platform: str, limit: int) -> list[Claimed]:
+    async def claim(self, platform: str, limit: int) -> list[Job]:
         now = utcnow()
         due = or_(
             and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
@@ -90,16 +135,44 @@ class DeliveryQueue:
             )
             ids = list(taken.scalars())
             rows = await session.execute(
-                select(Delivery.id, Delivery.story_id, Delivery.chat_id, Delivery.attempts, Delivery.created_at,
-                       Chat.platform, Chat.platform_chat_id, Chat.kind, Chat.title)
+                select(Delivery.id, Delivery.kind, Delivery.story_id, Delivery.chat_id, Delivery.attempts,
+                       Delivery.created_at, Delivery.acts_on_id, _send.message_ids,
+                       Chat.platform, Chat.platform_chat_id, Chat.kind.label("chat_kind"), Chat.title, Chat.thread_id)
                 .join(Chat, Chat.id == Delivery.chat_id)
+                .outerjoin(_send, _send.id == Delivery.acts_on_id)
                 .where(Delivery.id.in_(ids))
                 .order_by(Delivery.id)
             )
             return [
-                Claimed(r.id, r.story_id, r.chat_id, ChatRef(r.platform, r.platform_chat_id, r.kind, r.title), r.attempts, r.created_at)
+                Job(r.id, r.kind, r.story_id, r.chat_id,
+                    Target(ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id), r.message_ids or ()),
+                    r.attempts, r.created_at, r.acts_on_id)
                 for r in rows.all()
             ]
+
+    @staticmethod
+    async def follow_up_in(session: AsyncSession, story_id: int, kind: JobKind) -> int:
+        """Queues, within the caller's transaction, an edit or a delete of every
+        send of `story_id` that reached or may still reach its chat, in one
+        statement; each waits for its send. Returns how many were queued."""
+        if kind not in (JobKind.EDIT, JobKind.DELETE):
+            raise ValueError(f"only edits and deletes follow a send, not {kind}")
+        now = utcnow()
+        sends = select(
+            literal(kind, type_=Delivery.kind.type).label("kind"),
+            _send.story_id, _send.chat_id, _send.platform, _send.id.label("acts_on_id"),
+            literal(DeliveryStatus.PENDING, type_=Delivery.status.type).label("status"),
+            literal(0).label("attempts"),
+            literal(now, type_=Delivery.next_attempt_at.type).label("next_attempt_at"),
+            literal(now, type_=Delivery.created_at.type).label("created_at"),
+        ).where(_send.story_id == story_id, _send.kind == JobKind.SEND, _send.status.not_in(UNDELIVERED))
+        columns = ["kind", "story_id", "chat_id", "platform", "acts_on_id", "status", "attempts", "next_attempt_at", "created_at"]
+        result = await session.execute(insert(Delivery).from_select(columns, sends))
+        return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+    async def follow_up(self, story_id: int, kind: JobKind) -> int:
+        async with self._sessions.begin() as session:
+            return await self.follow_up_in(session, story_id, kind)
 
     async def renew(self, ids: list[int]) -> None:
         """Extend the lease of rows still being worked on, so nobody else takes them."""
@@ -112,46 +185,65 @@ class DeliveryQueue:
                 .values(lease_until=utcnow() + self.lease)
             )
 
-    async def sent_many(self, done: list[tuple[int, str | None]]) -> None:
-        """Record many sends in one transaction (one statement, executed per row)."""
+    async def sent_many(self, done: list[tuple[Job, tuple[str, ...]]]) -> None:
+        """Record many finished jobs, with the ids of the messages each left in
+        its chat, in one transaction (one statement, executed per row). An edit
+        or a delete also updates its send's ids, which the next job acts on."""
         if not done:
             return
-        statement = (
-            update(Delivery.__table__)
-            .where(Delivery.__table__.c.id == bindparam("delivery_id"))
-            .values(status=DeliveryStatus.SENT, platform_message_id=bindparam("message_id"), sent_at=utcnow(), lease_until=None, last_error=None)
+        table = Delivery.__table__
+        now = utcnow()
+        finished = (
+            update(table)
+            .where(table.c.id == bindparam("job_id"))
+            .values(status=DeliveryStatus.SENT, platform_message_id=bindparam("first"), message_ids=bindparam("ids"),
+                    sent_at=now, lease_until=None, last_error=None)
+        )
+        shown = (
+            update(table)
+            .where(table.c.id == bindparam("send_id"))
+            .values(platform_message_id=bindparam("first"), message_ids=bindparam("ids"))
         )
         async with self._sessions.begin() as session:
-            await session.execute(statement, [{"delivery_id": i, "message_id": m} for i, m in done])
+            await session.execute(finished, [{"job_id": job.id, "first": ids[0] if ids else None, "ids": ids}
+                                             for job, ids in done])
+            changed = [{"send_id": job.acts_on, "first": ids[0] if ids else None, "ids": ids}
+                       for job, ids in done if job.acts_on is not None]
+            if changed:
+                await session.execute(shown, changed)
 
-    async def later(self, item: Claimed, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
+    async def later(self, job: Job, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
         values: dict = {"status": DeliveryStatus.PENDING, "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
         if error is not None:
-            values["last_error"] = error[:2000]
-        if not count_attempt:  # a 429 is the platform's pace, not a failure of this message
+            values["last_error"] = error[:MAX_ERROR]
+        if not count_attempt:  # a 429 is the platform's pace, not a failure of this job
             values["attempts"] = Delivery.attempts - 1
-        await self._set(item.id, **values)
+        await self._set(job.id, **values)
 
-    async def failed(self, item: Claimed, error: str) -> None:
-        await self._set(item.id, status=DeliveryStatus.FAILED, last_error=error[:2000], lease_until=None)
+    async def failed(self, job: Job, error: str) -> None:
+        await self._set(job.id, status=DeliveryStatus.FAILED, last_error=error[:MAX_ERROR], lease_until=None)
 
-    async def refused(self, item: Claimed, reason: str) -> None:
-        """The chat is gone for the bot: deactivate it and skip everything pending for it."""
+    async def skipped(self, job: Job, reason: str) -> None:
+        """Nothing to do (an edit of a push that never arrived): not a failure."""
+        await self._set(job.id, status=DeliveryStatus.SKIPPED, last_error=reason[:MAX_ERROR], lease_until=None)
+
+    async def refused(self, job: Job, reason: str) -> None:
+        """The chat is gone for the bot: deactivate it (with its threads) and skip
+        everything still to do there."""
         async with self._sessions.begin() as session:
-            await deactivate_in(session, item.chat_id)
+            rows = await deactivate_in(session, job.chat)
             await session.execute(
                 update(Delivery)
-                .where(Delivery.chat_id == item.chat_id, Delivery.status.in_(UNFINISHED))
-                .values(status=DeliveryStatus.SKIPPED, last_error=reason[:2000], lease_until=None)
+                .where(Delivery.chat_id.in_(rows or [job.chat_id]), Delivery.status.in_(UNFINISHED))
+                .values(status=DeliveryStatus.SKIPPED, last_error=reason[:MAX_ERROR], lease_until=None)
             )
 
-    async def moved(self, item: Claimed, new_chat_id: str) -> Claimed:
-        """The chat has a new id: it keeps its subscriptions there; the row now points to it."""
+    async def moved(self, job: Job, new_chat_id: str) -> Job:
+        """The chat has a new id: it keeps its subscriptions there; the job goes there."""
         async with self._sessions.begin() as session:
-            chat = await move_in(session, item.chat_id, item.chat, new_chat_id)
-        return Claimed(item.id, item.story_id, item.chat_id, chat, item.attempts, item.created_at)
+            chat = await move_in(session, job.chat, new_chat_id)
+        return job.at(chat)
 
     async def _set(self, delivery_id: int, **values) -> None:  # noqa: ANN003
         async with self._sessions.begin() as session:
             await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
-

@@ -18,3 +18,13 @@ class DeliveryStatus(StrEnum):
 UNDELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 # Rows a worker still has to do something with.
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+class JobKind(StrEnum):
+    """What a delivery row asks of the platform. Every kind is claimed, leased,
+    rate-limited and recorded alike."""
+
+    SEND = "send"  # push a story to a chat: one per (story, chat)
+    EDIT = "edit"  # change what an earlier send put in the chat
+    DELETE = "delete"  # take an earlier send's messages down
+    DIGEST = "digest"  # one message made of several stories

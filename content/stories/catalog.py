@@ -178,7 +178,8 @@ class Catalog:
                     select(Tag.id, Tag.key, Tag.name, Tag.story_count)
                     .join(Subscription, Subscription.tag_id == Tag.id)
                     .join(Chat, Chat.id == Subscription.chat_id)
-                    .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
+                    .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id,
+                           Chat.thread_id == (chat.thread_id or ""))
                     .order_by(Tag.name)
                 )
             ).all()

@@ -16,11 +16,15 @@ from adapters.telegram.sender import TelegramSender
 from bot.composition import Core
 from content.chats.ref import ChatRef
 from content.commands.caller import Caller
-from content.delivery.payloads import Pushes
+from content.delivery.outcomes import Sent
+from content.delivery.payloads import Payloads
 from content.delivery.policy import RetryPolicy
+from content.delivery.port import Target
 from content.delivery.queue import DeliveryQueue
 from content.delivery.ratelimit import Limits, RateLimiter
+from content.delivery.status import JobKind
 from content.delivery.worker import DeliveryWorker
+from content.messages import Button, Message, para
 from content.models import Chat, Delivery, utcnow
 from content.stories.drafts import StoryDraft
 from tests.fakes.telegram import FakeTelegram
@@ -73,7 +77,7 @@ async def rig(core: Core) -> AsyncIterator[Rig]:
     await pushes.initialize()
     worker = DeliveryWorker(
         DeliveryQueue(core.sessions, lease_seconds=30), TelegramSender(bot, pushes), RateLimiter(Limits(1000.0)),
-        Pushes(core.catalog).message, RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+        Payloads(core.catalog), RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
     )
     try:
         yield Rig(core, fake, worker)
@@ -202,3 +206,49 @@ async def test_an_expired_lease_is_claimed_again(rig: Rig) -> None:
         await session.execute(update(Delivery).where(Delivery.id == taken.id).values(lease_until=utcnow() - timedelta(seconds=1)))
     await rig.drain()
     assert len(rig.fake.sent(1)) == 1
+
+
+async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(rig: Rig) -> None:
+    rig.fake.add_chat(1, "private", first_name="Ada")
+    await rig.follow(1, "xAI")
+    published = await rig.core.publisher.publish(STORY)
+    await rig.drain()
+    (push,) = rig.fake.sent(1)
+    await rig.core.publisher.publish(replace(STORY, title="Breaking: a corrected model"))
+    assert await rig.worker.queue.follow_up(published.story_id, JobKind.EDIT) == 1
+    await rig.drain()
+    edited = rig.fake.sent(1)[-1]
+    assert edited.edited and edited.message_id == push.message_id and "a corrected model" in edited.text
+    assert edited.reply_markup["inline_keyboard"][0][0]["callback_data"] == "story:breaking"  # the button stays
+    # The same content again is no change, and no failure.
+    assert await rig.worker.queue.follow_up(published.story_id, JobKind.EDIT) == 1
+    await rig.drain()
+    assert await rig.worker.queue.follow_up(published.story_id, JobKind.DELETE) == 1
+    await rig.drain()
+    assert rig.fake.deleted == [(1, push.message_id)]
+    assert {r.status for r in await rig.rows()} == {"sent"}
+    assert rig.fake.errors == [] or all("not modified" in (c.description or "") for c in rig.fake.errors)
+
+
+async def test_an_edit_to_fewer_or_more_parts_removes_or_sends_the_difference(rig: Rig) -> None:
+    rig.fake.add_chat(1, "private", first_name="Ada")
+    sender = rig.worker.sender
+    long = Message(tuple(para(f"Part {i}. " + "word " * 600) for i in range(3)))
+    short = Message((para("Short now."),), buttons=((Button("Explain", "story", "breaking"),),))
+    sent = await sender.send(Target(ChatRef("telegram", "1")), long)
+    assert isinstance(sent, Sent) and len(sent.message_ids) == 3
+    first, middle, last = sent.message_ids
+    rig.fake.age(1, int(last), hours=49)  # too old for Telegram to let the bot delete it
+
+    shrunk = await sender.edit(Target(ChatRef("telegram", "1"), sent.message_ids), short)
+    assert shrunk == Sent((first,))
+    assert rig.fake.deleted == [(1, int(middle))]
+    now = {m.message_id: m for m in rig.fake.sent(1)}  # the latest record of each message
+    assert now[int(first)].text == "Short now." and now[int(first)].reply_markup is not None
+    assert now[int(last)].text == "—"  # emptied where it could not be deleted
+
+    grown = await sender.edit(Target(ChatRef("telegram", "1"), shrunk.message_ids), long)
+    assert isinstance(grown, Sent) and grown.message_ids[0] == first and len(grown.message_ids) == 3
+    latest = {m.message_id: m for m in rig.fake.sent(1)}
+    assert [latest[int(i)].text.split(".")[0] for i in grown.message_ids] == ["Part 0", "Part 1", "Part 2"]
+    assert latest[int(first)].reply_markup is None  # the buttons end the message, on its last part

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from adapters.discord.sender import DiscordSender
 from bot.composition import Core, build_discord, build_workers
 from content.chats.ref import ChatRef
+from content.delivery.status import JobKind
 from content.models import Chat, Delivery, Story
 from content.stories.drafts import StoryDraft
 from tests.conftest import empty_core
@@ -345,3 +346,31 @@ def test_a_thread_in_a_server_is_a_shared_chat_not_a_private_one() -> None:
     thread = SimpleNamespace(id=4242, name="launch-day")
     assert chat_of(thread, 4242, in_guild=True) == ChatRef("discord", "4242", "group", "#launch-day")
     assert chat_of(None, 77, in_guild=False).kind == "private"
+
+
+async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(dc: Harness) -> None:
+    await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI"})
+    (worker,) = build_workers(dc.core, [DiscordSender(dc.runner.client)])
+    draft = StoryDraft(
+        slug="edit-test", title="Before the correction", summary="Short.", category="AI",
+        published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.",
+    )
+    published = await dc.core.publisher.publish(draft)
+    while await worker.run_once():
+        pass
+    push = dc.fake.messages(GENERAL)[-1]
+    await dc.core.publisher.publish(replace(draft, title="After the correction"))
+    assert await worker.queue.follow_up(published.story_id, JobKind.EDIT) == 1
+    while await worker.run_once():
+        pass
+    edited = dc.fake.message(int(push["id"]))
+    assert edited["embeds"][0]["title"] == "After the correction" and edited.get("edited_timestamp")
+    assert edited["components"][0]["components"][0]["custom_id"] == "xb:story:edit-test"
+    assert edited["allowed_mentions"] == {"parse": []}
+    assert await worker.queue.follow_up(published.story_id, JobKind.DELETE) == 1
+    while await worker.run_once():
+        pass
+    assert [m for m in dc.fake.messages(GENERAL) if m["id"] == push["id"]] == []
+    async with dc.core.sessions() as session:
+        statuses = (await session.execute(select(Delivery.kind, Delivery.status))).all()
+    assert sorted(statuses) == [("delete", "sent"), ("edit", "sent"), ("send", "sent")]

@@ -313,7 +313,7 @@ def test_delivery_outcomes_count_by_kind_and_time_the_sent() -> None:
 
     metrics = Metrics()
     queued = datetime.now(timezone.utc) - timedelta(seconds=3)
-    metrics.delivery_outcome("telegram", Sent("42"), queued)
+    metrics.delivery_outcome("telegram", Sent(("42",)), queued)
     metrics.delivery_outcome("telegram", RateLimited(1.0), queued)
     text = metrics.exposition()[0].decode()
     assert 'explainer_deliveries_total{outcome="sent",platform="telegram"} 1.0' in text

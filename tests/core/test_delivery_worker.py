@@ -13,8 +13,9 @@ from bot.composition import Core
 from content.chats.ref import ChatRef
 from content.commands.caller import Caller
 from content.delivery.outcomes import Outcome, Sent
-from content.delivery.payloads import Pushes
+from content.delivery.payloads import Payloads
 from content.delivery.policy import RetryPolicy
+from content.delivery.port import Target
 from content.delivery.queue import DeliveryQueue
 from content.delivery.ratelimit import Limits, RateLimiter
 from content.delivery.worker import DeliveryWorker
@@ -38,7 +39,8 @@ class SlowSender:
         self.sent: list[str] = []
         self.in_flight = self.most_in_flight = 0
 
-    async def send(self, chat: ChatRef, message: Message) -> Outcome:
+    async def send(self, target: Target, message: Message) -> Outcome:
+        chat = target.chat
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -46,7 +48,7 @@ class SlowSender:
         finally:
             self.in_flight -= 1
         self.sent.append(chat.chat_id)
-        return Sent(f"m-{chat.chat_id}")
+        return Sent((f"m-{chat.chat_id}",))
 
 
 class CountingQueue(DeliveryQueue):
@@ -73,7 +75,7 @@ async def statuses(core: Core) -> dict[tuple[str, str], int]:
 
 def worker_for(core: Core, sender: SlowSender, batch: int = 8) -> tuple[DeliveryWorker, CountingQueue]:
     queue = CountingQueue(core.sessions, lease_seconds=30)
-    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Pushes(core.catalog).message,
+    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Payloads(core.catalog),
                             RetryPolicy(max_attempts=3), batch=batch, poll_interval=0.05)
     core.publisher.on_queued(worker.wake.set)
     return worker, queue
@@ -165,7 +167,7 @@ async def test_sends_the_database_would_not_record_are_recorded_later_not_sent_a
     await follow(core, "test", range(12))
     sender = SlowSender(delay=0)
     queue = FlakyRecordQueue(core.sessions, lease_seconds=30)
-    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Pushes(core.catalog).message,
+    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Payloads(core.catalog),
                             RetryPolicy(max_attempts=3), batch=8, poll_interval=0.05)
     core.publisher.on_queued(worker.wake.set)
     await core.publisher.publish(DRAFT)

@@ -33,7 +33,6 @@ async def test_schema_matches_models_and_migrating_twice_is_harmless(blank: Core
 
 
 async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> None:
-    from alembic import command
     from sqlalchemy import text
 
     from content.chats.ref import ChatRef
@@ -46,20 +45,56 @@ async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> N
                        published_at=datetime(2026, 11, 27, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.")
     assert (await core.publisher.publish(draft)).deliveries_queued == 2
 
-    def to(revision: str):  # noqa: ANN202
-        def run(sync) -> None:  # noqa: ANN001
-            (command.upgrade if revision == "head" else command.downgrade)(db._alembic_config(sync), revision)  # noqa: SLF001
-        return run
-
     try:
-        async with core.engine.begin() as connection:
-            await connection.run_sync(to("0001"))
+        await db.downgrade(core.engine, "0001")
+        async with core.engine.connect() as connection:
             columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("deliveries")})
             assert "platform" not in columns
     finally:
-        async with core.engine.begin() as connection:
-            await connection.run_sync(to("head"))
+        await db.migrate(core.engine)
     async with core.engine.connect() as connection:
         rows = await connection.execute(text(
             "SELECT chats.platform, deliveries.platform FROM deliveries JOIN chats ON chats.id = deliveries.chat_id"))
         assert sorted(rows.all()) == [("discord", "discord"), ("telegram", "telegram")]
+
+
+async def test_0003_keeps_chats_and_their_rows_and_makes_queued_rows_sends(core: Core) -> None:
+    from sqlalchemy import text
+
+    from content.chats.ref import ChatRef
+    from content.commands.caller import Caller
+    from content.delivery.queue import DeliveryQueue
+    from content.delivery.status import JobKind
+    from content.stories.drafts import StoryDraft
+
+    for platform, chat in (("telegram", "42"), ("discord", "77"), ("telegram", "43")):
+        await core.commands.handle_text(Caller(ChatRef(platform, chat, "private"), f"u{chat}", True), "/subscribe xAI, OpenAI")
+    draft = StoryDraft(slug="queued-before-0003", title="Queued before 0003", summary="Rows from before.", category="AI",
+                       published_at=datetime(2026, 12, 1, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.")
+    assert (await core.publisher.publish(draft)).deliveries_queued == 3
+    await db.downgrade(core.engine, "0002")
+    async with core.engine.begin() as connection:
+        columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("deliveries")})
+        assert "kind" not in columns and "message_ids" not in columns
+        # One push went out before the upgrade: its message id is on the row.
+        await connection.execute(text(
+            "UPDATE deliveries SET status = 'sent', platform_message_id = '9001' WHERE chat_id = "
+            "(SELECT id FROM chats WHERE platform_chat_id = '42')"))
+        before = {table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                  for table in ("chats", "subscriptions", "deliveries", "stories", "story_tags")}
+    assert before == {"chats": 3, "subscriptions": 6, "deliveries": 3, "stories": 17, "story_tags": 45}
+
+    await db.migrate(core.engine)
+    async with core.engine.connect() as connection:
+        after = {table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() for table in before}
+        assert after == before  # rebuilding chats cascaded into nothing
+        rows = (await connection.execute(text(
+            "SELECT chats.platform_chat_id, chats.thread_id, deliveries.kind, deliveries.status, deliveries.message_ids "
+            "FROM deliveries JOIN chats ON chats.id = deliveries.chat_id ORDER BY chats.platform_chat_id"))).all()
+    assert [tuple(r) for r in rows] == [
+        ("42", "", "send", "sent", "9001"), ("43", "", "send", "pending", None), ("77", "", "send", "pending", None),
+    ]
+    # The new schema works on the migrated rows: a follow-up edit of each send, and still one send per chat.
+    assert await DeliveryQueue(core.sessions).follow_up((await core.publisher.publish(draft)).story_id, JobKind.EDIT) == 3
+    (claimed,) = [job for job in await DeliveryQueue(core.sessions).claim("telegram", 10) if job.kind is JobKind.EDIT]
+    assert claimed.target.message_ids == ("9001",) and claimed.chat.chat_id == "42"
