@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
-    from adapters.discord.client import DiscordConfig, DiscordRunner
-    from adapters.telegram.app import TelegramRunner
+    from adapters.discord.client import DiscordConfig
+    from adapters.discord.runner import DiscordRunner
+    from adapters.telegram.runner import TelegramRunner
 
 
 
@@ -87,8 +88,9 @@ def build_telegram(core: Core) -> "TelegramRunner | None":
     settings = core.settings
     if settings.telegram_bot_token is None:
         return None
-    from adapters.telegram.app import TelegramConfig, TelegramRunner, build_application
+    from adapters.telegram.app import TelegramConfig, build_application
     from adapters.telegram.bridge import TelegramBridge
+    from adapters.telegram.runner import TelegramRunner
 
     config = TelegramConfig(
         token=settings.telegram_bot_token.get_secret_value(),
@@ -120,7 +122,8 @@ def build_discord(core: Core) -> "DiscordRunner | None":
     if core.settings.discord_bot_token is None:
         return None
     from adapters.discord.bridge import DiscordBridge
-    from adapters.discord.client import DiscordRunner, ExplainerClient
+    from adapters.discord.client import ExplainerClient
+    from adapters.discord.runner import DiscordRunner
 
     config = discord_config(core.settings)
     return DiscordRunner(config, ExplainerClient(config, DiscordBridge(core.commands)))
@@ -187,7 +190,7 @@ async def build_senders(core: Core, telegram, discord_runner) -> tuple[list, lis
         to_stop.append(_Closing(pushes.shutdown))
         senders.append(TelegramSender(bot, pushes))
     if settings.discord_bot_token is not None:
-        from adapters.discord.client import point_at
+        from adapters.discord.runner import point_at
         from adapters.discord.sender import DiscordSender
 
         if discord_runner is not None:

@@ -1,4 +1,4 @@
-"""The discord.py client, its slash commands, and how it is started and stopped."""
+"""The discord.py client and its slash commands (`adapters.discord.runner` starts and stops it)."""
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 
 import discord
-import yarl
 from discord import app_commands
 
 from adapters.discord.bridge import NO_PINGS, DiscordBridge
@@ -27,16 +26,6 @@ class DiscordConfig:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     guild_ready_timeout: float = 2.0
-
-
-def point_at(config: DiscordConfig) -> None:
-    """Aim discord.py at another REST base and gateway (a proxy, a test server).
-
-    discord.py has no option for this; both are class attributes it reads on
-    every request and connection, so they are set before the client starts.
-    """
-    discord.http.Route.BASE = config.api_base_url.rstrip("/")
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url.rstrip("/") + "/")
 
 
 class ExplainerClient(discord.AutoShardedClient):
@@ -130,28 +119,3 @@ def add_commands(tree: app_commands.CommandTree, bridge: DiscordBridge) -> None:
 
     for command in (latest, story, explain, search, tags_command, subscribe, unsubscribe, subscriptions, help_command):
         tree.add_command(command)
-
-
-class DiscordRunner:
-    """Starts the client in a task beside the rest; stops it on shutdown."""
-
-    def __init__(self, config: DiscordConfig, client: ExplainerClient) -> None:
-        self.config = config
-        self.client = client
-        self._task: asyncio.Task | None = None
-
-    async def start(self) -> None:
-        point_at(self.config)
-        await self.client.login(self.config.token)
-        self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
-        self._task.add_done_callback(_report)
-
-    async def stop(self) -> None:
-        await self.client.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-
-def _report(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("Discord client stopped", exc_info=task.exception())
