@@ -6,13 +6,13 @@
         [--no-variants] [--fake-process separate|same] [--only limited|lifted]
         [--profile none|py-spy|cprofile] [--py-spy PATH] [--label NAME] [--postgres-url URL] [--keep]
 
-The worker is built the way a worker-only process builds it (`build_senders`,
+The worker is built the way a worker-only process builds it (`build_platforms`,
 `build_workers`: one DeliveryWorker, a TelegramSender over a real
-`telegram.Bot(token, base_url=..., request=AiohttpRequest())`, a RateLimiter with
+`telegram.Bot` on `AiohttpRequest`, a RateLimiter with
 `Limits(TELEGRAM_RATE_LIMIT, TELEGRAM_CHAT_INTERVAL=1.0, ...)`), over a scratch
 database (a temporary SQLite file, or a PostgreSQL database it creates and
 drops), and every chat is a private chat of the fake server
-(tests/fakes/telegram.py). For each database:
+(tests/fakes/telegram/). For each database:
 
 1. At the limit. The fake answers 429 beyond `--rate` sendMessage per second
    (`fake.rate_limit(per_second_global=30)`), the worker is configured for the
@@ -104,7 +104,8 @@ from telegram.error import TelegramError  # noqa: E402
 from adapters.telegram.render import outgoing  # noqa: E402
 from adapters.telegram.request import AiohttpRequest  # noqa: E402
 from adapters.telegram.sender import TelegramSender  # noqa: E402
-from bot.composition import Core, build_core, build_senders, build_workers  # noqa: E402
+from bot.composition import Core, build_core, build_platforms, build_workers  # noqa: E402
+from bot.roles import Role  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from content import db  # noqa: E402
 from content.chats.ref import ChatRef  # noqa: E402
@@ -381,9 +382,11 @@ async def push(core: Core, worker: DeliveryWorker, slug: str, tag: str, timeout:
 
 async def start_worker(core: Core) -> tuple[DeliveryWorker, list]:
     """Exactly what a worker-only process builds: a Bot of its own, its sender, one worker."""
-    senders, to_stop = await build_senders(core, None, None)
-    (worker,) = build_workers(core, senders)
-    return worker, to_stop
+    runners = build_platforms(core, (Role.WORKER,))
+    for runner in runners:
+        await runner.start()
+    (worker,) = build_workers(core, [await runner.sender() for runner in runners])
+    return worker, runners
 
 
 async def stop_all(to_stop: list) -> None:

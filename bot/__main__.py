@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.composition import Core, build_core
+from bot.roles import ALL_ROLES, Role
 from bot.settings import SettingsError, load_settings
 
 
@@ -16,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     runner = commands.add_parser("run", help="start everything configured: HTTP API, Telegram, Discord, delivery (default)")
     runner.add_argument(
-        "--role", action="append", choices=("api", "telegram", "discord", "worker"),
+        "--role", action="append", choices=[role.value for role in Role],
         help="run only this part (repeatable); several processes can share one PostgreSQL database",
     )
     commands.add_parser("console", help="chat with the bot in this terminal (or pipe commands in, one a line)")
@@ -68,7 +69,7 @@ async def _main(command: str, args: argparse.Namespace) -> int:
         if command == "console":
             await console_with_pushes(core)
             return 0
-        roles = tuple(getattr(args, "role", None) or ("api", "telegram", "discord", "worker"))
+        roles = tuple(Role(role) for role in getattr(args, "role", None) or ALL_ROLES)
         await serve(core, roles=roles)
         return 0
     finally:

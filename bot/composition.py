@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.metrics import Metrics
+from bot.roles import Role
 from bot.settings import Settings
 from content import db
 from content.chats.follows import Follows
@@ -20,14 +21,25 @@ from content.stories.search import Search
 from content.stories.writer import SAMPLE_LIBRARY, StoryWriter, has_stories
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
     from aiohttp import web
 
     from adapters.discord.client import DiscordConfig
     from adapters.discord.runner import DiscordRunner
     from adapters.telegram.runner import TelegramRunner
+    from content.delivery.port import Sender
 
+
+class Platform(Protocol):
+    """What the runtime needs of a platform's adapter, whichever it is."""
+
+    platform: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def healthy(self) -> bool: ...
+    async def sender(self) -> Sender: ...
 
 
 @dataclass
@@ -83,14 +95,14 @@ def build_http_app(
     return build_app(lambda: db.ping(core.engine), routes, api=api, metrics=core.metrics, adapters=adapters)
 
 
-def build_telegram(core: Core) -> "TelegramRunner | None":
-    """The Telegram adapter, when a token is configured."""
+def build_telegram(core: Core, *, receive: bool = True) -> "TelegramRunner | None":
+    """The Telegram adapter, when a token is configured (`receive`: it answers updates)."""
     settings = core.settings
     if settings.telegram_bot_token is None:
         return None
-    from adapters.telegram.app import TelegramConfig, build_application
+    from adapters.telegram.app import TelegramConfig
     from adapters.telegram.bridge import TelegramBridge
-    from adapters.telegram.runner import TelegramRunner
+    from adapters.telegram.runner import build_runner
 
     config = TelegramConfig(
         token=settings.telegram_bot_token.get_secret_value(),
@@ -99,8 +111,7 @@ def build_telegram(core: Core) -> "TelegramRunner | None":
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None,
     )
-    bridge = TelegramBridge(core.commands, core.chats)
-    return TelegramRunner(config, build_application(config, bridge))
+    return build_runner(config, TelegramBridge(core.commands, core.chats), receive=receive)
 
 
 def discord_config(settings: Settings) -> "DiscordConfig":
@@ -117,16 +128,26 @@ def discord_config(settings: Settings) -> "DiscordConfig":
     )
 
 
-def build_discord(core: Core) -> "DiscordRunner | None":
-    """The Discord adapter, when a token is configured."""
+def build_discord(core: Core, *, gateway: bool = True) -> "DiscordRunner | None":
+    """The Discord adapter, when a token is configured (`gateway`: it answers interactions)."""
     if core.settings.discord_bot_token is None:
         return None
     from adapters.discord.bridge import DiscordBridge
-    from adapters.discord.client import ExplainerClient
-    from adapters.discord.runner import DiscordRunner
+    from adapters.discord.runner import build_runner
 
-    config = discord_config(core.settings)
-    return DiscordRunner(config, ExplainerClient(config, DiscordBridge(core.commands)))
+    return build_runner(discord_config(core.settings), DiscordBridge(core.commands), gateway=gateway)
+
+
+def build_platforms(core: Core, roles: Collection[Role]) -> list[Platform]:
+    """A runner per configured platform that these roles need: one that answers
+    its users (its own role), or one that only pushes (a worker-only process)."""
+    platforms: list[Platform | None] = []
+    if Role.TELEGRAM in roles or Role.WORKER in roles:
+        platforms.append(build_telegram(core, receive=Role.TELEGRAM in roles))
+    if Role.DISCORD in roles or Role.WORKER in roles:
+        platforms.append(build_discord(core, gateway=Role.DISCORD in roles))
+    return [platform for platform in platforms if platform is not None]
+
 
 def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     """One delivery worker per platform sender, each within that platform's limits."""
@@ -155,53 +176,3 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     ]
     core.publisher.on_queued(lambda: [worker.wake.set() for worker in workers])
     return workers
-
-
-class _Closing:
-    def __init__(self, close) -> None:  # noqa: ANN001
-        self.stop = close
-
-
-async def build_senders(core: Core, telegram, discord_runner) -> tuple[list, list]:  # noqa: ANN001
-    """A sender per configured platform: the running adapter's client, or (in a
-    worker-only process) a client that only sends. Returns the senders and what
-    must be stopped at shutdown."""
-    settings = core.settings
-    senders: list = []
-    to_stop: list = []
-    if settings.telegram_bot_token is not None:
-        from telegram import Bot
-
-        from adapters.telegram.request import AiohttpRequest
-        from adapters.telegram.sender import TelegramSender
-
-        if telegram is not None:
-            bot = telegram.application.bot
-        else:
-            # Started for getMe: a wrong token stops the worker at once.
-            bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url,
-                      request=AiohttpRequest())
-            await bot.initialize()
-            to_stop.append(_Closing(bot.shutdown))
-        # Pushes get a connection pool of their own, so that a fan-out never
-        # keeps the answers to readers' commands waiting for a connection.
-        pushes = AiohttpRequest()
-        await pushes.initialize()
-        to_stop.append(_Closing(pushes.shutdown))
-        senders.append(TelegramSender(bot, pushes))
-    if settings.discord_bot_token is not None:
-        from adapters.discord.runner import point_at
-        from adapters.discord.sender import DiscordSender
-
-        if discord_runner is not None:
-            client = discord_runner.client
-        else:
-            import discord
-
-            # REST only: a worker sends without joining the gateway.
-            point_at(discord_config(settings))
-            client = discord.Client(intents=discord.Intents.none())
-            await client.login(settings.discord_bot_token.get_secret_value())
-            to_stop.append(_Closing(client.close))
-        senders.append(DiscordSender(client))
-    return senders, to_stop

@@ -1,9 +1,5 @@
-"""Starts what the settings and roles configure, and stops it in reverse order.
-
-Roles let several processes share one PostgreSQL database: `api` serves HTTP,
-`telegram` and `discord` take updates from those platforms, `worker` pushes
-deliveries. The default runs them all in one process.
-"""
+"""Starts what the settings and roles (`bot.roles`) configure, and stops it in
+reverse order. The default runs every role in one process."""
 from __future__ import annotations
 
 import asyncio
@@ -11,51 +7,44 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Collection
 
 from aiohttp import web
 
 from adapters.console import ConsoleSender, run_console
-from bot.composition import (
-    Core,
-    build_discord,
-    build_http_app,
-    build_senders,
-    build_telegram,
-    build_workers,
-)
+from bot.composition import Core, build_http_app, build_platforms, build_workers
+from bot.roles import ALL_ROLES, Role
 from content import db
 
 log = logging.getLogger("explainer_bot")
 
-ROLES = ("api", "telegram", "discord", "worker")
-
 
 async def serve(
-    core: Core, *, console: bool | None = None, stop: asyncio.Event | None = None, roles: tuple[str, ...] = ROLES
+    core: Core, *, console: bool | None = None, stop: asyncio.Event | None = None, roles: Collection[Role] = ALL_ROLES
 ) -> None:
     settings = core.settings
     stop = stop or asyncio.Event()
     await core.prepare()
-    telegram = build_telegram(core) if "telegram" in roles else None
-    discord_runner = build_discord(core) if "discord" in roles else None
+    platforms = build_platforms(core, roles)
+    # Those that answer their users report to /healthz; a push-only one has no users here.
+    answering = [p for p in platforms if Role(p.platform) in roles]
     runner: web.AppRunner | None = None
     started: list = []  # each has stop(); stopped in reverse order
     workers: list[asyncio.Task] = []
     try:
-        if "api" in roles:
-            routes = [r for r in (telegram.webhook_route() if telegram else None,) if r is not None]
-            runner = web.AppRunner(build_http_app(core, routes, adapters=adapter_checks(telegram, discord_runner)), access_log=None)
+        if Role.API in roles:
+            routes = [route for p in answering if (route := getattr(p, "webhook_route", lambda: None)()) is not None]
+            checks = {p.platform: p.healthy for p in answering}
+            runner = web.AppRunner(build_http_app(core, routes, adapters=checks), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.api_host, settings.api_port).start()
             log.info("HTTP API on http://%s:%s", settings.api_host, settings.api_port)
-        for part in (telegram, discord_runner):
-            if part is not None:
-                await part.start()
-                started.append(part)
-        chatting = console if console is not None else (not started and "api" in roles and sys.stdin.isatty())
-        if "worker" in roles:
-            senders, helpers = await build_senders(core, telegram, discord_runner)
-            started.extend(helpers)
+        for platform in platforms:
+            await platform.start()
+            started.append(platform)
+        chatting = console if console is not None else (not answering and Role.API in roles and sys.stdin.isatty())
+        if Role.WORKER in roles:
+            senders = [await platform.sender() for platform in platforms]
             if chatting:
                 senders.append(ConsoleSender())
             workers = await start_delivery(core, senders, stop, started)
@@ -82,20 +71,6 @@ async def serve(
             await part.stop()
         if runner is not None:
             await runner.cleanup()
-
-
-def adapter_checks(telegram, discord_runner) -> dict:  # noqa: ANN001
-    """For /healthz: is each configured platform connected?"""
-    checks: dict = {}
-    if telegram is not None:
-        app = telegram.application
-        checks["telegram"] = lambda: app.running and (
-            telegram.config.mode == "webhook" or bool(app.updater is not None and app.updater.running)
-        )
-    if discord_runner is not None:
-        client = discord_runner.client
-        checks["discord"] = lambda: client.is_ready() and not client.is_closed()
-    return checks
 
 
 async def start_delivery(core: Core, senders: list, stop: asyncio.Event, started: list) -> list[asyncio.Task]:

@@ -7,7 +7,9 @@ import logging
 import discord
 import yarl
 
+from adapters.discord.bridge import DiscordBridge
 from adapters.discord.client import DiscordConfig, ExplainerClient
+from adapters.discord.sender import DiscordSender
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +25,46 @@ def point_at(config: DiscordConfig) -> None:
 
 
 class DiscordRunner:
-    """Starts the client in a task beside the rest; stops it on shutdown."""
+    """The Discord side of a process: the client on the gateway (`gateway`:
+    interactions arrive, slash commands are synced) in a task beside the rest,
+    and the sender its delivery worker pushes with. A worker-only process logs
+    in over REST only: pushes need no gateway."""
 
-    def __init__(self, config: DiscordConfig, client: ExplainerClient) -> None:
+    platform = "discord"
+
+    def __init__(self, config: DiscordConfig, client: discord.Client, *, gateway: bool = True) -> None:
         self.config = config
         self.client = client
+        self.gateway = gateway
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
         point_at(self.config)
         await self.client.login(self.config.token)
-        self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
-        self._task.add_done_callback(_report)
+        if self.gateway:
+            self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
+            self._task.add_done_callback(_report)
 
     async def stop(self) -> None:
         await self.client.close()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+    def healthy(self) -> bool:
+        """Whether interactions reach the bot now (for /healthz)."""
+        if not self.gateway:
+            return not self.client.is_closed()
+        return self.client.is_ready() and not self.client.is_closed()
+
+    async def sender(self) -> DiscordSender:
+        return DiscordSender(self.client)
+
+
+def build_runner(config: DiscordConfig, bridge: DiscordBridge, *, gateway: bool = True) -> DiscordRunner:
+    # Without the gateway a plain client: ExplainerClient syncs slash commands
+    # when it logs in, which is the interactions process's business.
+    client = ExplainerClient(config, bridge) if gateway else discord.Client(intents=discord.Intents.none())
+    return DiscordRunner(config, client, gateway=gateway)
 
 
 def _report(task: asyncio.Task) -> None:

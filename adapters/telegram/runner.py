@@ -16,20 +16,39 @@ from aiohttp import web
 from telegram import BotCommand, Update
 from telegram.ext import Application
 
-from adapters.telegram.app import ALLOWED_UPDATES, SECRET_HEADER, TelegramConfig
+from adapters.telegram.app import (
+    ALLOWED_UPDATES,
+    SECRET_HEADER,
+    TelegramConfig,
+    build_application,
+)
+from adapters.telegram.bridge import TelegramBridge
+from adapters.telegram.request import AiohttpRequest
+from adapters.telegram.sender import TelegramSender
 from content.commands.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 
 
 class TelegramRunner:
-    def __init__(self, config: TelegramConfig, application: Application) -> None:
+    """The Telegram side of a process: answering updates (`receive`: polling or
+    webhook) and the sender its delivery worker pushes with. A worker-only
+    process starts it without receiving: only the bot (getMe, so that a wrong
+    token stops it at once) and the pushes' connection pool."""
+
+    platform = "telegram"
+
+    def __init__(self, config: TelegramConfig, application: Application, *, receive: bool = True) -> None:
         self.config = config
         self.application = application
+        self.receive = receive
+        self._pushes: AiohttpRequest | None = None
 
     async def start(self) -> None:
         app = self.application
         await app.initialize()
+        if not self.receive:
+            return
         await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
         await app.start()
         if self.config.mode == "webhook":
@@ -50,6 +69,24 @@ class TelegramRunner:
         if app.running:
             await app.stop()
         await app.shutdown()
+        if self._pushes is not None:
+            await self._pushes.shutdown()
+            self._pushes = None
+
+    def healthy(self) -> bool:
+        """Whether updates reach the bot now (for /healthz)."""
+        app = self.application
+        if not self.receive:
+            return True
+        return app.running and (self.config.mode == "webhook" or bool(app.updater is not None and app.updater.running))
+
+    async def sender(self) -> TelegramSender:
+        """The sender for pushes. They get a connection pool of their own, so
+        that a fan-out never keeps the answers to readers' commands waiting."""
+        if self._pushes is None:
+            self._pushes = AiohttpRequest()
+            await self._pushes.initialize()
+        return TelegramSender(self.application.bot, self._pushes)
 
     def webhook_route(self) -> web.RouteDef | None:
         """The aiohttp route that receives Telegram's posts, in webhook mode."""
@@ -72,3 +109,7 @@ class TelegramRunner:
             return web.json_response({"ok": True})
 
         return web.post(path, receive)
+
+
+def build_runner(config: TelegramConfig, bridge: TelegramBridge, *, receive: bool = True) -> TelegramRunner:
+    return TelegramRunner(config, build_application(config, bridge), receive=receive)

@@ -372,3 +372,36 @@ async def test_a_reply_that_finds_the_group_migrated_moves_its_subscriptions(tg:
     assert [t.name for t in moved] == ["xAI"]
     assert await tg.core.catalog.followed(ChatRef("telegram", "-600")) == []
     tg.provoked.add(400)  # the first try at the old id is refused with the new one
+
+
+async def test_a_push_only_runner_neither_polls_nor_sets_commands_and_reports_health(database_url: str) -> None:
+    from content.chats.ref import ChatRef as Ref
+    from content.delivery.outcomes import Sent
+    from content.delivery.port import Target
+    from content.messages import Message, para
+
+    fake = FakeTelegram()
+    await fake.start()
+    world(fake)
+    core = await started(database_url, fake)
+    answering, pushing = build_telegram(core), build_telegram(core, receive=False)
+    assert answering is not None and pushing is not None
+    answering.config = replace(answering.config, poll_timeout=1)
+    try:
+        await pushing.start()
+        sent = await (await pushing.sender()).send(Target(Ref("telegram", str(PRIVATE))), Message((para("Hello"),)))
+        assert isinstance(sent, Sent) and fake.sent(PRIVATE)[-1].text == "Hello"
+        assert pushing.healthy()
+        assert not [c for c in fake.calls if c.method in ("getUpdates", "setMyCommands", "deleteWebhook")]
+        assert not answering.healthy()  # not started: no updates reach it
+        await answering.start()
+        await fake.wait_for(lambda c: c.method == "getUpdates")
+        assert answering.healthy()
+        await answering.stop()
+        assert not answering.healthy()
+    finally:
+        await pushing.stop()
+        if answering.application.running:
+            await answering.stop()
+        await core.close()
+        await fake.stop()

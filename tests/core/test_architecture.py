@@ -1,11 +1,14 @@
-"""The core stays platform-free: nothing in content/ imports a platform or an adapter."""
+"""The layers stay apart: nothing in content/ imports a platform or an adapter, and
+the adapters never reach into the composition root."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 FORBIDDEN = ("telegram", "discord", "aiohttp", "adapters", "bot")
-CORE = Path(__file__).resolve().parents[2] / "content"
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "content"
+ADAPTERS = ROOT / "adapters"
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -21,11 +24,11 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def offenders(folder: Path) -> list[str]:
+def offenders(folder: Path, forbidden: tuple[str, ...] = FORBIDDEN) -> list[str]:
     found = []
     for path in sorted(folder.rglob("*.py")):
         for name in imported_modules(path):
-            if name.split(".")[0] in FORBIDDEN:
+            if name.split(".")[0] in forbidden:
                 found.append(f"{path.relative_to(folder.parent)} imports {name}")
     return found
 
@@ -39,3 +42,14 @@ def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:
     (tmp_path / "content").mkdir()
     (tmp_path / "content" / "leak.py").write_text("from telegram import Bot\nimport adapters.console\nimport aiohttp.web\n")
     assert len(offenders(tmp_path / "content")) == 3
+
+
+def test_adapters_do_not_import_the_composition_root() -> None:
+    assert len(list(ADAPTERS.rglob("*.py"))) > 5
+    assert offenders(ADAPTERS, ("bot",)) == []
+
+
+def test_the_adapter_check_catches_an_import_of_the_root(tmp_path: Path) -> None:
+    (tmp_path / "adapters").mkdir()
+    (tmp_path / "adapters" / "leak.py").write_text("from bot.settings import Settings\nimport bot.composition\n")
+    assert len(offenders(tmp_path / "adapters", ("bot",))) == 2
