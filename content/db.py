@@ -1,7 +1,9 @@
 """Engine, sessions and migrations. Built only by the composition root."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -41,7 +43,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while a writer commits; foreign keys are off by
     # default in SQLite and the schema relies on cascades.
@@ -73,7 +75,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     await _run_migrations(engine, lambda config: command.downgrade(config, revision))
 
 
-async def _run_migrations(engine: AsyncEngine, step) -> None:  # noqa: ANN001
+async def _run_migrations(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
     sqlite = engine.dialect.name == "sqlite"
     async with engine.connect() as connection:
         if sqlite:
@@ -108,16 +110,17 @@ class Listener:
     """PostgreSQL LISTEN on a dedicated connection: a publish in one process wakes
     the workers of every other process at once (polling stays as the fallback)."""
 
-    def __init__(self, url: str, on_notify) -> None:  # noqa: ANN001
+    def __init__(self, url: str, on_notify: Callable[[], object]) -> None:
         self._dsn = make_url(async_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
         self._on_notify = on_notify
-        self._connection = None
+        self._connection: Any = None
 
     async def start(self) -> None:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
-        self._connection = await asyncpg.connect(self._dsn)
-        await self._connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._on_notify())
+        connection = await asyncpg.connect(self._dsn)
+        await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._on_notify())
+        self._connection = connection
 
     async def stop(self) -> None:
         if self._connection is not None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from content.chats.ref import ChatKind
@@ -40,7 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -48,7 +49,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -67,10 +68,10 @@ class EnumText(TypeDecorator[StrEnum]):
         super().__init__(length)
         self.enum = enum
 
-    def process_bind_param(self, value: Any, dialect):  # noqa: ANN001
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else self.enum(value).value
 
-    def process_result_value(self, value: Any, dialect):  # noqa: ANN001
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum(value)
 
 
@@ -81,14 +82,14 @@ class MessageIds(TypeDecorator[tuple[str, ...]]):
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: tuple[str, ...] | None, dialect):  # noqa: ANN001
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
         if not value:
             return None
         if any(not part or " " in part for part in value):
             raise ValueError(f"a message id is empty or holds a space: {value!r}")
         return " ".join(value)
 
-    def process_result_value(self, value: str | None, dialect):  # noqa: ANN001
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...]:
         return tuple(value.split()) if value else ()
 
 
@@ -214,6 +215,7 @@ class Subscription(Base):
 # The predicate of the partial unique key on sends, as SQL both databases
 # accept verbatim (ON CONFLICT must name it exactly to infer the index).
 SEND_ONLY = text("kind = 'send'")
+ACTS_ON_SOME = text("acts_on_id IS NOT NULL")
 
 
 class Delivery(Base):
@@ -227,8 +229,10 @@ class Delivery(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     # For an edit or a delete: the send whose messages it changes. It is
-    # claimed only once that send is done, and after earlier jobs on it.
-    acts_on_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    # claimed only once that send is done, and after earlier jobs on it. No
+    # foreign key: a fan-out's sends would each pay its check for a NULL, and
+    # both rows go only with their story, whose key cascades to them.
+    acts_on_id: Mapped[int | None] = mapped_column(BigId)
     # The chat's platform, copied when queued: a worker's claim reads one
     # platform's due rows off ix_deliveries_due without joining chats.
     platform: Mapped[str] = mapped_column(String(16))
@@ -248,7 +252,8 @@ class Delivery(Base):
               sqlite_where=SEND_ONLY, postgresql_where=SEND_ONLY),
         Index("ix_deliveries_due", "platform", "status", "next_attempt_at", "id"),
         Index("ix_deliveries_chat", "chat_id"),
-        Index("ix_deliveries_acts_on", "acts_on_id"),
+        # Sends (most rows) have no acts_on: only the rows that do are indexed.
+        Index("ix_deliveries_acts_on", "acts_on_id", sqlite_where=ACTS_ON_SOME, postgresql_where=ACTS_ON_SOME),
     )
 
 

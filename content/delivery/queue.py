@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     Select,
+    Table,
     and_,
     bindparam,
     exists,
@@ -90,12 +92,12 @@ class DeliveryQueue:
         self.lease = timedelta(seconds=lease_seconds)
         self.share = share
 
-    def picks(self, platform: str, now: datetime, *, postgres: bool) -> tuple[Select, Select]:
+    def picks(self, platform: str, now: datetime, *, postgres: bool) -> list[Select[int]]:
         """What a claim takes, in order: rows whose worker died (they have
         waited longest), then pending rows, oldest first. Each is an ordered
         range of ix_deliveries_due, so a claim reads its batch and not the
         whole fan-out."""
-        picks = (
+        picks = [
             select(Delivery.id)
             .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
             .order_by(Delivery.next_attempt_at, Delivery.id),
@@ -103,13 +105,13 @@ class DeliveryQueue:
             .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
             .where(_IN_ORDER)
             .order_by(Delivery.next_attempt_at, Delivery.id),
-        )
+        ]
         index, count = self.share
         if count > 1:
-            picks = tuple(pick.where(Delivery.chat_id % count == index) for pick in picks)
+            picks = [pick.where(Delivery.chat_id % count == index) for pick in picks]
         if postgres:
-            picks = tuple(pick.with_for_update(of=Delivery, skip_locked=True) for pick in picks)
-        return picks  # type: ignore[return-value]
+            picks = [pick.with_for_update(of=Delivery, skip_locked=True) for pick in picks]
+        return picks
 
     async def claim(self, platform: str, limit: int) -> list[Job]:
         now = utcnow()
@@ -191,7 +193,7 @@ class DeliveryQueue:
         or a delete also updates its send's ids, which the next job acts on."""
         if not done:
             return
-        table = Delivery.__table__
+        table = cast(Table, Delivery.__table__)
         now = utcnow()
         finished = (
             update(table)
@@ -213,7 +215,7 @@ class DeliveryQueue:
                 await session.execute(shown, changed)
 
     async def later(self, job: Job, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
-        values: dict = {"status": DeliveryStatus.PENDING, "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
+        values: dict[str, Any] = {"status": DeliveryStatus.PENDING, "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
         if error is not None:
             values["last_error"] = error[:MAX_ERROR]
         if not count_attempt:  # a 429 is the platform's pace, not a failure of this job
@@ -244,6 +246,6 @@ class DeliveryQueue:
             chat = await move_in(session, job.chat, new_chat_id)
         return job.at(chat)
 
-    async def _set(self, delivery_id: int, **values) -> None:  # noqa: ANN003
+    async def _set(self, delivery_id: int, **values: Any) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))

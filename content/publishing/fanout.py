@@ -8,6 +8,8 @@ statement.
 """
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import Insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,11 +44,11 @@ def fanout_statement(session: AsyncSession, story_id: int, tag_ids: tuple[int, .
         # chats go through the indexes in order, not at random.
         .order_by(Subscription.chat_id)
     )
-    return (
+    return cast(Insert, (
         insert_for(session, Delivery)
         .from_select(_COLUMNS, followers)
         .on_conflict_do_nothing(index_elements=["story_id", "chat_id"], index_where=SEND_ONLY)
-    )
+    ))
 
 
 async def queue_fanout(session: AsyncSession, story_id: int, tag_ids: tuple[int, ...]) -> int:

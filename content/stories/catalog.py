@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
@@ -74,7 +77,7 @@ class Catalog:
     def _url(self, slug: str, url: str | None) -> str:
         return url or f"{self._site_url}/stories/{slug}"
 
-    async def _views(self, session, rows) -> list[StoryView]:  # noqa: ANN001
+    async def _views(self, session: AsyncSession, rows: Sequence[Any]) -> list[StoryView]:
         ids = [row.id for row in rows]
         tags: dict[int, list[str]] = defaultdict(list)
         if ids:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
-import yaml
+import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from content.errors import StoryFileError
 from content.keys import SLUG_MAX, SLUG_PATTERN, key_of, slugify
@@ -142,7 +143,7 @@ class _Story(BaseModel):
         return " ".join(value.split())
 
 
-def _describe(error: dict[str, Any]) -> tuple[str, str]:
+def _describe(error: ErrorDetails) -> tuple[str, str]:
     loc = error.get("loc", ())
     field = ""
     for part in loc:

@@ -76,7 +76,7 @@ class StoryWriter:
         await session.execute(update(CatalogState).where(CatalogState.id == 1).values(version=CatalogState.version + 1))
         return Saved(draft.slug, story.id, outcome, tuple(tag_ids))
 
-    async def _link_tags(self, session, story_id: int, draft: StoryDraft) -> list[int]:  # noqa: ANN001
+    async def _link_tags(self, session: AsyncSession, story_id: int, draft: StoryDraft) -> list[int]:
         names = {key_of(name): name for name in draft.tags}
         await session.execute(
             insert_for(session, Tag)
@@ -96,7 +96,7 @@ class StoryWriter:
         await session.execute(update(Tag).where(Tag.id.in_(touched)).values(story_count=counted))
         return tag_ids
 
-    async def _link_terms(self, session, story_id: int, draft: StoryDraft) -> None:  # noqa: ANN001
+    async def _link_terms(self, session: AsyncSession, story_id: int, draft: StoryDraft) -> None:
         old_ids = set((await session.execute(select(StoryTerm.term_id).where(StoryTerm.story_id == story_id))).scalars())
         await session.execute(delete(StoryTerm).where(StoryTerm.story_id == story_id))
         new_ids: set[int] = set()

@@ -16,11 +16,11 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Moment = sa.DateTime(timezone=True)
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[int]:
     return sa.Column("id", BigId, nullable=False)
 
 
-def _fk(owner: str, name: str, table: str) -> sa.Column:
+def _fk(owner: str, name: str, table: str) -> sa.Column[int]:
     constraint = f"fk_{owner}_{name}_{table}"
     return sa.Column(name, BigId, sa.ForeignKey(f"{table}.id", ondelete="CASCADE", name=constraint), nullable=False)
 

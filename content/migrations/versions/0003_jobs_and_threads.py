@@ -1,7 +1,8 @@
 """Delivery rows become jobs of a kind; chats gain a thread.
 
 - deliveries.kind (send, edit, delete, digest; existing rows are sends),
-  deliveries.acts_on_id (the send an edit or a delete changes) and
+  deliveries.acts_on_id (the send an edit or a delete changes; indexed
+  where set, with no foreign key, which every send would pay for) and
   deliveries.message_ids (every message a send became, filled from
   platform_message_id for rows already sent).
 - The unique key on (story_id, chat_id) holds for sends only, so a story
@@ -27,6 +28,7 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 SEND_ONLY = sa.text("kind = 'send'")
+ACTS_ON_SOME = sa.text("acts_on_id IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -40,13 +42,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("acts_on_id", BigId, nullable=True))
         batch.add_column(sa.Column("message_ids", sa.Text(), nullable=True))
         batch.drop_constraint("uq_deliveries_story_chat", type_="unique")
-        batch.create_foreign_key(
-            "fk_deliveries_acts_on_id_deliveries", "deliveries", ["acts_on_id"], ["id"], ondelete="CASCADE"
-        )
     op.execute("UPDATE deliveries SET message_ids = platform_message_id WHERE platform_message_id IS NOT NULL")
     op.create_index("uq_deliveries_send", "deliveries", ["story_id", "chat_id"], unique=True,
                     sqlite_where=SEND_ONLY, postgresql_where=SEND_ONLY)
-    op.create_index("ix_deliveries_acts_on", "deliveries", ["acts_on_id"])
+    op.create_index("ix_deliveries_acts_on", "deliveries", ["acts_on_id"],
+                    sqlite_where=ACTS_ON_SOME, postgresql_where=ACTS_ON_SOME)
 
 
 def downgrade() -> None:
@@ -55,7 +55,6 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_acts_on", table_name="deliveries")
     op.drop_index("uq_deliveries_send", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
-        batch.drop_constraint("fk_deliveries_acts_on_id_deliveries", type_="foreignkey")
         batch.drop_column("message_ids")
         batch.drop_column("acts_on_id")
         batch.drop_column("kind")
