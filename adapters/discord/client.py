@@ -10,7 +10,7 @@ from discord import app_commands
 
 from adapters.discord.bridge import NO_PINGS, DiscordBridge
 from adapters.discord.buttons import ActionButton
-from content.commands.dispatcher import LATEST_DEFAULT, LATEST_MAX
+from content.commands.browse import LATEST_DEFAULT, LATEST_MAX
 from content.commands.registry import COMMANDS
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from content.keys import hashtag
-from content.messages import Message, Paragraph, Span, para
+from content.messages import Message, Paragraph, Reply, Span, para
+from content.stories.views import TagView
 
 BUTTON_LABEL = 28
 
@@ -21,12 +22,28 @@ def shorten(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
+def quoted(value: str) -> str:
+    return "“" + shorten(value, 60) + "”"
+
+
+def tag_names(tags: list[TagView] | tuple[TagView, ...]) -> str:
+    return ", ".join(hashtag(t.name) for t in tags)
+
+
 def hashtags(names: tuple[str, ...] | list[str]) -> tuple[Span, ...]:
     return (Span(" ".join(hashtag(n) for n in names)),) if names else ()
 
 
 def notice(*spans: Span | str, private: bool = True) -> Message:
     return Message((para(*spans),), private=private)
+
+
+def answer(message: Message) -> Reply:
+    return Reply((message,))
+
+
+def refusal(*spans: Span | str) -> Reply:
+    return answer(notice(*spans))
 
 
 def suggestion_spans(prefix: str, names: list[str]) -> tuple[Span, ...]:

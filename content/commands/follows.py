@@ -1,0 +1,71 @@
+"""What a chat follows: /subscribe, /unsubscribe, /subscriptions."""
+from __future__ import annotations
+
+from content.chats.ref import ChatKind
+from content.commands.caller import Caller
+from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags
+from content.commands.spec import Services
+from content.keys import key_of
+from content.messages import Message, Reply, Span
+from content.replies.text import answer, notice, paragraph_lines, refusal, tag_names
+
+
+async def subscriptions(services: Services, caller: Caller, args: str) -> Reply:
+    followed = await services.catalog.followed(caller.chat)
+    if not followed:
+        return answer(notice("This chat follows no tags yet. Try ", Span("/subscribe xAI", code=True), "; ", Span("/tags", code=True), " lists them all.", private=False))
+    return answer(notice(f"This chat follows {tag_names(followed)}.", private=False))
+
+
+async def subscribe(services: Services, caller: Caller, args: str) -> Reply:
+    denied = await _may_change(caller, args, "subscribe", "xAI")
+    if denied:
+        return denied
+    found, unknown = await resolve_tags(services.catalog, args)
+    if found is None:
+        return refusal(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
+    lines: list[tuple[Span, ...]] = []
+    if found:
+        change = await services.follows.follow(caller.chat, [t.id for t in found])
+        by_id = {t.id: t for t in found}
+        if change.changed:
+            added = tag_names([by_id[i] for i in change.changed])
+            lines.append((Span(f"Subscribed to {added}. New stories tagged {added} will arrive here."),))
+        if change.unchanged:
+            lines.append((Span(f"Already following {tag_names([by_id[i] for i in change.unchanged])}; nothing to do."),))
+    lines.extend(unknown)
+    return answer(Message(paragraph_lines(*lines), private=not found))
+
+
+async def unsubscribe(services: Services, caller: Caller, args: str) -> Reply:
+    denied = await _may_change(caller, args, "unsubscribe", "xAI")
+    if denied:
+        return denied
+    if key_of(args) == "all":
+        before = await services.catalog.followed(caller.chat)
+        await services.follows.unfollow(caller.chat, None)
+        if not before:
+            return answer(notice("This chat didn't follow any tag.", private=False))
+        return answer(notice(f"Unsubscribed from everything ({tag_names(before)}).", private=False))
+    found, unknown = await resolve_tags(services.catalog, args)
+    if found is None:
+        return refusal(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
+    lines: list[tuple[Span, ...]] = []
+    if found:
+        change = await services.follows.unfollow(caller.chat, [t.id for t in found])
+        by_id = {t.id: t for t in found}
+        if change.changed:
+            lines.append((Span(f"Unsubscribed from {tag_names([by_id[i] for i in change.changed])}."),))
+        if change.unchanged:
+            lines.append((Span(f"This chat wasn't following {tag_names([by_id[i] for i in change.unchanged])}."),))
+    lines.extend(unknown)
+    return answer(Message(paragraph_lines(*lines), private=not found))
+
+
+async def _may_change(caller: Caller, args: str, verb: str, example: str) -> Reply | None:
+    if not await caller.may_manage():
+        where = "channel" if caller.chat.kind is ChatKind.CHANNEL else "group"
+        return refusal(f"Only admins of this {where} can change what it follows.")
+    if not key_of(args):
+        return refusal("Which tag? For example ", Span(f"/{verb} {example}", code=True), "; ", Span("/tags", code=True), " lists them.")
+    return None
