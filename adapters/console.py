@@ -17,6 +17,7 @@ from content.commands.dispatcher import Commands
 from content.delivery.outcomes import Sent
 from content.delivery.port import Target
 from content.messages import (
+    Action,
     Block,
     BulletList,
     Card,
@@ -83,7 +84,7 @@ def render_plain(message: Message) -> str:
         lines.extend(_block(block))
     for row in message.buttons:
         for button in row:
-            hint = {"story": f"/story {button.argument}", "more": f"more {button.argument}"}.get(button.action)
+            hint = {Action.STORY: f"/story {button.argument}", Action.MORE: f"more {button.argument}"}.get(button.action)
             lines.append(f"  [{button.label}] → {hint}" if hint else f"  [{button.label}]")
     return "\n".join(lines).strip("\n")
 

@@ -77,7 +77,7 @@ def build_core(settings: Settings) -> Core:
     follows = Follows(sessions)
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
     metrics = Metrics()
-    commands = Commands(catalog, Search(sessions), chats, follows, flood, on_command=metrics.count_command)
+    commands = Commands(catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command)
     publisher = Publisher(sessions, writer)
     return Core(settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics)
 

@@ -7,6 +7,7 @@ markup by accident: every string here is plain text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,13 @@ class Card:
 
 
 Block = Heading | Paragraph | BulletList | CodeBlock | Card
+
+
+class Action(StrEnum):
+    """What a button does when pressed."""
+
+    STORY = "story"  # open one story; the argument is its slug
+    MORE = "more"  # the next page of a list; the argument is "OFFSET:TAGKEY"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 
 import discord
 
@@ -61,8 +61,10 @@ class DiscordBridge:
             allowed = isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels
         return Caller(ref, str(user.id), is_admin=bool(allowed))
 
-    async def run(self, interaction: discord.Interaction, name: str, args: str = "", channel: discord.abc.GuildChannel | None = None) -> None:
+    async def run(self, interaction: discord.Interaction, name: str, options: Mapping[str, object]) -> None:
         """A slash command: checks Discord's rules for a named channel, then asks the core."""
+        channel = next((v for v in options.values() if isinstance(v, discord.abc.GuildChannel)), None)
+        args = {key: value for key, value in options.items() if value is not channel}
         if channel is not None:
             refusal = self._channel_refusal(interaction, name, channel)
             if refusal:

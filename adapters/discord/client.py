@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Optional
 
 import discord
 from discord import app_commands
 
 from adapters.discord.bridge import NO_PINGS, DiscordBridge
 from adapters.discord.buttons import ActionButton
-from content.commands.browse import LATEST_DEFAULT, LATEST_MAX
 from content.commands.registry import COMMANDS
+from content.commands.spec import ArgKind, Argument, CommandSpec, Completion
 
 log = logging.getLogger(__name__)
-DESCRIPTIONS = {c.name: c.description for c in COMMANDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,65 +59,51 @@ class ExplainerClient(discord.AutoShardedClient):
 
 
 def add_commands(tree: app_commands.CommandTree, bridge: DiscordBridge) -> None:
-    async def tags(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await bridge.choices("tag", current)
+    for spec in COMMANDS:
+        tree.add_command(slash_command(spec, bridge))
 
-    async def terms(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await bridge.choices("term", current)
 
-    async def stories(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await bridge.choices("story", current)
+def slash_command(spec: CommandSpec, bridge: DiscordBridge) -> app_commands.Command:
+    """The registry's command as a slash command whose options are its typed arguments.
 
-    @app_commands.command(name="latest", description=DESCRIPTIONS["latest"])
-    @app_commands.describe(count=f"How many stories (1-{LATEST_MAX})", tag="Only stories with this tag")
-    @app_commands.autocomplete(tag=tags)
-    async def latest(interaction: discord.Interaction, count: app_commands.Range[int, 1, LATEST_MAX] = LATEST_DEFAULT,
-                     tag: str | None = None) -> None:
-        await bridge.run(interaction, "latest", f"{count} {tag or ''}".strip())
+    discord.py reads a command's options off its callback's signature; one
+    callback takes them all as keywords, and `__signature__` tells discord.py
+    their names, types and defaults.
+    """
 
-    @app_commands.command(name="story", description=DESCRIPTIONS["story"])
-    @app_commands.describe(slug="The story (type to search)")
-    @app_commands.autocomplete(slug=stories)
-    async def story(interaction: discord.Interaction, slug: str) -> None:
-        await bridge.run(interaction, "story", slug)
+    async def callback(interaction: discord.Interaction, **options: object) -> None:
+        await bridge.run(interaction, spec.name, options)
 
-    @app_commands.command(name="explain", description=DESCRIPTIONS["explain"])
-    @app_commands.describe(term="A term, e.g. distillation")
-    @app_commands.autocomplete(term=terms)
-    async def explain(interaction: discord.Interaction, term: str) -> None:
-        await bridge.run(interaction, "explain", term)
+    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
+    for argument in spec.arguments:
+        annotation = _option_type(argument)
+        if argument.required:
+            parameters.append(inspect.Parameter(argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation))
+        else:
+            parameters.append(inspect.Parameter(argument.name, inspect.Parameter.KEYWORD_ONLY,
+                                                annotation=Optional[annotation], default=None))
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    if spec.arguments:
+        app_commands.describe(**{a.name: a.description for a in spec.arguments})(callback)
+    completed = {a.name: _completer(bridge, a.completion) for a in spec.arguments if a.completion is not None}
+    if completed:
+        app_commands.autocomplete(**completed)(callback)
+    if spec.changes_chat:
+        # Hidden from members who could not use it; the core checks again when it runs.
+        app_commands.default_permissions(manage_channels=True)(callback)
+    return app_commands.Command(name=spec.name, description=spec.description, callback=callback)
 
-    @app_commands.command(name="search", description=DESCRIPTIONS["search"])
-    @app_commands.describe(query="Words to look for")
-    async def search(interaction: discord.Interaction, query: str) -> None:
-        await bridge.run(interaction, "search", query)
 
-    @app_commands.command(name="tags", description=DESCRIPTIONS["tags"])
-    async def tags_command(interaction: discord.Interaction) -> None:
-        await bridge.run(interaction, "tags")
+def _option_type(argument: Argument) -> object:
+    if argument.kind is ArgKind.COUNT:
+        return app_commands.Range[int, argument.minimum, argument.maximum]
+    if argument.kind is ArgKind.PLACE:
+        return discord.TextChannel
+    return str
 
-    @app_commands.command(name="subscribe", description=DESCRIPTIONS["subscribe"])
-    @app_commands.describe(tag="A tag, or several separated by commas", channel="The channel (default: this one)")
-    @app_commands.autocomplete(tag=tags)
-    @app_commands.default_permissions(manage_channels=True)
-    async def subscribe(interaction: discord.Interaction, tag: str, channel: discord.TextChannel | None = None) -> None:
-        await bridge.run(interaction, "subscribe", tag, channel)
 
-    @app_commands.command(name="unsubscribe", description=DESCRIPTIONS["unsubscribe"])
-    @app_commands.describe(tag="A tag, several separated by commas, or all", channel="The channel (default: this one)")
-    @app_commands.autocomplete(tag=tags)
-    @app_commands.default_permissions(manage_channels=True)
-    async def unsubscribe(interaction: discord.Interaction, tag: str, channel: discord.TextChannel | None = None) -> None:
-        await bridge.run(interaction, "unsubscribe", tag, channel)
+def _completer(bridge: DiscordBridge, source: Completion) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await bridge.choices(source, current)
 
-    @app_commands.command(name="subscriptions", description=DESCRIPTIONS["subscriptions"])
-    @app_commands.describe(channel="The channel (default: this one)")
-    async def subscriptions(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
-        await bridge.run(interaction, "subscriptions", "", channel)
-
-    @app_commands.command(name="help", description=DESCRIPTIONS["help"])
-    async def help_command(interaction: discord.Interaction) -> None:
-        await bridge.run(interaction, "help")
-
-    for command in (latest, story, explain, search, tags_command, subscribe, unsubscribe, subscriptions, help_command):
-        tree.add_command(command)
+    return complete

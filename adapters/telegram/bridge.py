@@ -192,7 +192,7 @@ class TelegramBridge:
             if missing:
                 return refuse(f"I can't post in {shown}: {missing}, then try again.")
         caller = Caller(chat_ref(chat), str(user.id), is_admin=True)
-        reply = await self._commands.command(caller, name, args)
+        reply = await self._commands.handle_text(caller, f"/{name} {args}")
         if not reply.messages:
             return reply
         # Name the channel: the core's words ("this chat") are about the chat it was given.

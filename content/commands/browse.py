@@ -1,37 +1,31 @@
 """Reading the stories: /latest, /story, /search, /tags, and the buttons on their answers."""
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from content.commands.caller import Caller
 from content.commands.matching import no_tag
-from content.commands.spec import Services
+from content.commands.spec import Request, Services
 from content.keys import hashtag, is_slug, key_of
-from content.messages import Button, Reply, Span
+from content.messages import Action, Button, Reply, Span
 from content.replies.stories import search_results, story_detail, story_list
 from content.replies.tags import tag_list
 from content.replies.text import answer, notice, quoted, refusal
 from content.stories.views import TagView
 
 LATEST_DEFAULT, LATEST_MAX = 5, 10
-_INTEGER = re.compile(r"[+-]?\d{1,9}")
 
 
-async def latest(services: Services, caller: Caller, args: str) -> Reply:
-    tokens = args.split()
-    count, note = LATEST_DEFAULT, None
-    if tokens and _INTEGER.fullmatch(tokens[0]):
-        count = int(tokens.pop(0))
-    elif tokens and _INTEGER.fullmatch(tokens[-1]):
-        count = int(tokens.pop())
+async def latest(services: Services, request: Request) -> Reply:
+    asked = request.arguments.count("count")
+    count, note = LATEST_DEFAULT if asked is None else asked, None
     if not 1 <= count <= LATEST_MAX:
         count = min(max(count, 1), LATEST_MAX)
         note = f"Showing {count}: I send between 1 and {LATEST_MAX} at a time."
     tag = None
-    if tokens:
+    typed = request.arguments.text("tag")
+    if typed:
         index = await services.catalog.keys()
-        typed = " ".join(tokens)
         tag = index.tags.get(key_of(typed))
         if tag is None:
             return refusal(*no_tag(index, typed), " ", Span("/tags", code=True), " lists them all.")
@@ -43,7 +37,7 @@ async def _latest_page(services: Services, count: int, offset: int, tag: TagView
     more = None
     if len(stories) > count:
         stories = stories[:count]
-        more = Button("More", "more", f"{offset + count}:{tag.key if tag else ''}")
+        more = Button("More", Action.MORE, f"{offset + count}:{tag.key if tag else ''}")
     where = f" on {hashtag(tag.name)}" if tag else ""
     if not stories:
         text = f"No more stories{where}." if offset else f"No stories{where} yet."
@@ -52,9 +46,9 @@ async def _latest_page(services: Services, count: int, offset: int, tag: TagView
     return answer(story_list(title, stories, more, note))
 
 
-async def story(services: Services, caller: Caller, args: str) -> Reply:
+async def story(services: Services, request: Request) -> Reply:
     catalog = services.catalog
-    wanted = args.strip().rstrip("/").rsplit("/", 1)[-1].lower()  # a pasted link works too
+    wanted = request.arguments.text("slug").strip().rstrip("/").rsplit("/", 1)[-1].lower()  # a pasted link works too
     if not wanted:
         return refusal("Which story? Give its slug, e.g. ", Span("/story SLUG", code=True), "; ", Span("/latest", code=True), " shows them.")
     detail = await catalog.story(wanted) if is_slug(wanted) else None
@@ -66,7 +60,8 @@ async def story(services: Services, caller: Caller, args: str) -> Reply:
     return refusal(f"No story {quoted(wanted)}. ", Span("/latest", code=True), " lists the newest with their slugs.")
 
 
-async def search(services: Services, caller: Caller, args: str) -> Reply:
+async def search(services: Services, request: Request) -> Reply:
+    args = request.arguments.text("query")
     if not args.strip():
         return refusal("What should I look for? For example ", Span("/search distillation", code=True), ".")
     found = await services.catalog.stories_by_id(await services.search.story_ids(args, limit=5))
@@ -75,8 +70,8 @@ async def search(services: Services, caller: Caller, args: str) -> Reply:
     return answer(search_results(f"Results for {quoted(args)}", found))
 
 
-async def tags(services: Services, caller: Caller, args: str) -> Reply:
-    followed = {t.id for t in await services.catalog.followed(caller.chat)}
+async def tags(services: Services, request: Request) -> Reply:
+    followed = {t.id for t in await services.catalog.followed(request.chat)}
     shown = [t for t in await services.catalog.tags() if t.story_count or t.id in followed]
     return answer(tag_list(shown, followed))
 

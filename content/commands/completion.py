@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from content.commands.matching import rank
-from content.commands.spec import MAX_ARGUMENT, Services
+from content.commands.parsing import MAX_ARGUMENT
+from content.commands.spec import Completion, Services
 from content.keys import clean_input, hashtag, is_slug, key_of
 from content.replies.text import shorten
 
 
-async def choices(services: Services, kind: str, typed: str, limit: int) -> list[tuple[str, str]]:
+async def choices(services: Services, kind: Completion, typed: str, limit: int) -> list[tuple[str, str]]:
     """(label, value) choices for a partly typed tag, term or story slug.
 
     Prefix matches come first, then typo-tolerant ones; labels fit the
@@ -17,14 +18,14 @@ async def choices(services: Services, kind: str, typed: str, limit: int) -> list
     key = key_of(typed)
     catalog = services.catalog
     index = await catalog.keys()
-    if kind == "tag":
+    if kind is Completion.TAG:
         ranked = sorted(index.tags.values(), key=lambda t: (-t.story_count, t.name))
         chosen = rank(key, {t.key: t for t in ranked}, limit)
         return [(shorten(f"{hashtag(t.name)} · {t.name} ({t.story_count})", 100), t.name) for t in chosen]
-    if kind == "term":
+    if kind is Completion.TERM:
         names = {k: name for k, (_id, name) in sorted(index.terms.items(), key=lambda kv: kv[1][1].casefold())}
         return [(shorten(n, 100), n[:100]) for n in rank(key, names, limit)]
-    if kind == "story":
+    if kind is Completion.STORY:
         if not typed:
             found = {s.slug: s.title for s in await catalog.latest(limit)}
         else:

@@ -1,17 +1,30 @@
-"""What each command answers. Every adapter calls this; none decides it."""
+"""The core's entry points: every adapter calls these, and none decides what a command answers.
+
+`Commands` admits the caller (flood protection; using the bot brings a chat
+back), counts the command, parses typed text into the arguments typed options
+give, looks the command up in the registry and calls its handler.
+"""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
-from content.commands import browse, follows, glossary, help
 from content.commands.caller import Caller
 from content.commands.completion import choices
 from content.commands.flood import FloodGuard, Verdict
 from content.commands.inline import InlineResult, inline_results
-from content.commands.spec import MAX_ARGUMENT, Services
+from content.commands.parsing import MAX_ARGUMENT, parse
+from content.commands.registry import BUTTONS, BY_NAME, COMMANDS, PLAIN_WORDS
+from content.commands.spec import (
+    ArgKind,
+    Arguments,
+    CommandSpec,
+    Completion,
+    Request,
+    Services,
+)
 from content.keys import clean_input
 from content.messages import Reply, Span
 from content.replies.text import refusal
@@ -21,21 +34,6 @@ from content.stories.search import Search
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?$")
 
 
-_HANDLERS = {
-    "start": help.start,
-    "help": help.help,
-    "latest": browse.latest,
-    "story": browse.story,
-    "explain": glossary.explain,
-    "search": browse.search,
-    "tags": browse.tags,
-    "subscribe": follows.subscribe,
-    "unsubscribe": follows.unsubscribe,
-    "subscriptions": follows.subscriptions,
-}
-_BUTTONS = {"story": browse.open_story, "more": browse.more}
-
-
 class Commands:
     def __init__(
         self,
@@ -43,10 +41,11 @@ class Commands:
         search: Search,
         chats: Chats,
         follows: Follows,
+        *,
         flood: FloodGuard | None = None,
         on_command: Callable[[str, str], None] | None = None,
     ) -> None:
-        self._services = Services(catalog, search, chats, follows)
+        self._services = Services(catalog, search, chats, follows, menu=COMMANDS)
         self._chats = chats
         self._flood = flood
         self._on_command = on_command  # (platform, command): for metrics
@@ -61,18 +60,70 @@ class Commands:
         if held is not None:
             return held
         if not line.startswith("/"):
-            return await self.run(caller, "explain", line)
-        head, _, args = line.partition(" ")
-        match = _COMMAND.fullmatch(head)
-        if match is None:
-            return refusal("That isn't a command I know. Send ", Span("/help", code=True), " for the list.")
-        return await self.run(caller, match.group(1).lower(), args)
+            name, text = PLAIN_WORDS.name, line
+        else:
+            head, _, text = line.partition(" ")
+            match = _COMMAND.fullmatch(head)
+            if match is None:
+                return refusal("That isn't a command I know. Send ", Span("/help", code=True), " for the list.")
+            name = match.group(1).lower()
+        spec = self._look_up(caller, name)
+        if spec is None:
+            return _no_such(name)
+        if len(text) > MAX_ARGUMENT:
+            return _too_long()
+        return await self._call(spec, caller, parse(spec, text))
 
-    async def command(self, caller: Caller, name: str, args: str = "") -> Reply:
-        """A command already parsed by the platform (a slash command with options)."""
+    async def command(self, caller: Caller, name: str, args: Mapping[str, object] | None = None) -> Reply:
+        """A command the platform parsed already (a slash command with typed options).
+
+        `args` maps argument names to values as `Arguments` holds them, e.g.
+        `{"count": 2, "tag": "xAI"}`; None stands for an option not given.
+        """
         held = await self._admit(caller)
-        return held if held is not None else await self.run(caller, name, args)
+        if held is not None:
+            return held
+        spec = self._look_up(caller, name)
+        if spec is None:
+            return _no_such(name)
+        values: dict[str, object] = {}
+        for argument in spec.arguments:
+            value = (args or {}).get(argument.name)
+            if value is None:
+                continue
+            if not _fits(argument.kind, value):
+                raise TypeError(f"/{spec.name} {argument.name}: {type(value).__name__} is no {argument.kind}")
+            if isinstance(value, str):
+                value = clean_input(value)
+                if len(value) > MAX_ARGUMENT:
+                    return _too_long()
+            values[argument.name] = value
+        return await self._call(spec, caller, Arguments(values))
 
+    async def press(self, caller: Caller, action: str, argument: str) -> Reply:
+        """A button from an earlier answer; stale or forged ones get a polite answer."""
+        held = await self._admit(caller)
+        if held is not None:
+            return held
+        handler = BUTTONS.get(action)
+        reply = await handler(self._services, caller, argument) if handler is not None else None
+        if reply is not None:
+            return reply
+        return refusal("That button has expired. Send ", Span("/latest", code=True), " for fresh stories.")
+
+    async def inline(self, query: str, limit: int = 10) -> list[InlineResult]:
+        """Terms and stories for a query typed inline (not metered: it runs per keystroke)."""
+        return await inline_results(self._services, query, limit)
+
+    async def complete(self, kind: Completion | str, typed: str, limit: int = 25) -> list[tuple[str, str]]:
+        """(label, value) choices for a partly typed tag, term or story slug."""
+        try:
+            source = Completion(kind)
+        except ValueError:
+            return []
+        return await choices(self._services, source, typed, limit)
+
+    # ----- the steps --------------------------------------------------------
     async def _admit(self, caller: Caller) -> Reply | None:
         """None to go on; otherwise the answer (maybe empty) to a flooding user.
 
@@ -89,32 +140,25 @@ class Commands:
         await self._chats.reactivate(caller.chat)
         return None
 
-    async def run(self, caller: Caller, name: str, args: str = "") -> Reply:
-        handler = _HANDLERS.get(name.lower())
+    def _look_up(self, caller: Caller, name: str) -> CommandSpec | None:
+        spec = BY_NAME.get(name.lower())
         if self._on_command is not None:
-            self._on_command(caller.chat.platform, name.lower() if handler is not None else "unknown")
-        if handler is None:
-            return refusal(f"There's no /{name[:32]} command. Send ", Span("/help", code=True), " for the list.")
-        args = clean_input(args)
-        if len(args) > MAX_ARGUMENT:
-            return refusal(f"That's too long for me: keep it under {MAX_ARGUMENT} characters.")
-        return await handler(self._services, caller, args)
+            self._on_command(caller.chat.platform, spec.name if spec is not None else "unknown")
+        return spec
 
-    async def press(self, caller: Caller, action: str, argument: str) -> Reply:
-        """A button from an earlier answer; stale or forged ones get a polite answer."""
-        held = await self._admit(caller)
-        if held is not None:
-            return held
-        handler = _BUTTONS.get(action)
-        reply = await handler(self._services, caller, argument) if handler is not None else None
-        if reply is not None:
-            return reply
-        return refusal("That button has expired. Send ", Span("/latest", code=True), " for fresh stories.")
+    async def _call(self, spec: CommandSpec, caller: Caller, arguments: Arguments) -> Reply:
+        return await spec.handler(self._services, Request(caller, arguments, caller.chat))
 
-    async def inline(self, query: str, limit: int = 10) -> list[InlineResult]:
-        """Terms and stories for a query typed inline (not metered: it runs per keystroke)."""
-        return await inline_results(self._services, query, limit)
 
-    async def complete(self, kind: str, typed: str, limit: int = 25) -> list[tuple[str, str]]:
-        """(label, value) choices for a partly typed tag, term or story slug."""
-        return await choices(self._services, kind, typed, limit)
+def _fits(kind: ArgKind, value: object) -> bool:
+    if kind is ArgKind.COUNT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return kind.is_text and isinstance(value, str)
+
+
+def _no_such(name: str) -> Reply:
+    return refusal(f"There's no /{name[:32]} command. Send ", Span("/help", code=True), " for the list.")
+
+
+def _too_long() -> Reply:
+    return refusal(f"That's too long for me: keep it under {MAX_ARGUMENT} characters.")

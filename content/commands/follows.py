@@ -4,21 +4,22 @@ from __future__ import annotations
 from content.chats.ref import ChatKind
 from content.commands.caller import Caller
 from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags
-from content.commands.spec import Services
+from content.commands.spec import Request, Services
 from content.keys import key_of
 from content.messages import Message, Reply, Span
 from content.replies.text import answer, notice, paragraph_lines, refusal, tag_names
 
 
-async def subscriptions(services: Services, caller: Caller, args: str) -> Reply:
-    followed = await services.catalog.followed(caller.chat)
+async def subscriptions(services: Services, request: Request) -> Reply:
+    followed = await services.catalog.followed(request.chat)
     if not followed:
         return answer(notice("This chat follows no tags yet. Try ", Span("/subscribe xAI", code=True), "; ", Span("/tags", code=True), " lists them all.", private=False))
     return answer(notice(f"This chat follows {tag_names(followed)}.", private=False))
 
 
-async def subscribe(services: Services, caller: Caller, args: str) -> Reply:
-    denied = await _may_change(caller, args, "subscribe", "xAI")
+async def subscribe(services: Services, request: Request) -> Reply:
+    args = request.arguments.text("tag")
+    denied = await _may_change(request.caller, args, "subscribe", "xAI")
     if denied:
         return denied
     found, unknown = await resolve_tags(services.catalog, args)
@@ -26,7 +27,7 @@ async def subscribe(services: Services, caller: Caller, args: str) -> Reply:
         return refusal(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
     lines: list[tuple[Span, ...]] = []
     if found:
-        change = await services.follows.follow(caller.chat, [t.id for t in found])
+        change = await services.follows.follow(request.chat, [t.id for t in found])
         by_id = {t.id: t for t in found}
         if change.changed:
             added = tag_names([by_id[i] for i in change.changed])
@@ -37,13 +38,14 @@ async def subscribe(services: Services, caller: Caller, args: str) -> Reply:
     return answer(Message(paragraph_lines(*lines), private=not found))
 
 
-async def unsubscribe(services: Services, caller: Caller, args: str) -> Reply:
-    denied = await _may_change(caller, args, "unsubscribe", "xAI")
+async def unsubscribe(services: Services, request: Request) -> Reply:
+    args = request.arguments.text("tag")
+    denied = await _may_change(request.caller, args, "unsubscribe", "xAI")
     if denied:
         return denied
     if key_of(args) == "all":
-        before = await services.catalog.followed(caller.chat)
-        await services.follows.unfollow(caller.chat, None)
+        before = await services.catalog.followed(request.chat)
+        await services.follows.unfollow(request.chat, None)
         if not before:
             return answer(notice("This chat didn't follow any tag.", private=False))
         return answer(notice(f"Unsubscribed from everything ({tag_names(before)}).", private=False))
@@ -52,7 +54,7 @@ async def unsubscribe(services: Services, caller: Caller, args: str) -> Reply:
         return refusal(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
     lines: list[tuple[Span, ...]] = []
     if found:
-        change = await services.follows.unfollow(caller.chat, [t.id for t in found])
+        change = await services.follows.unfollow(request.chat, [t.id for t in found])
         by_id = {t.id: t for t in found}
         if change.changed:
             lines.append((Span(f"Unsubscribed from {tag_names([by_id[i] for i in change.changed])}."),))

@@ -1,9 +1,8 @@
 """/explain: a term in one sentence, and the stories that explain it."""
 from __future__ import annotations
 
-from content.commands.caller import Caller
 from content.commands.matching import closest_term, similar_terms
-from content.commands.spec import Services
+from content.commands.spec import Request, Services
 from content.keys import key_of
 from content.messages import Reply, Span
 from content.replies.glossary import term_entry
@@ -11,9 +10,9 @@ from content.replies.stories import search_results
 from content.replies.text import answer, quoted, refusal, suggestion_spans
 
 
-async def explain(services: Services, caller: Caller, args: str) -> Reply:
+async def explain(services: Services, request: Request) -> Reply:
     catalog = services.catalog
-    typed = args.strip()
+    typed = request.arguments.text("term").strip()
     key = key_of(typed)
     if not key:
         return refusal("Which term? For example ", Span("/explain distillation", code=True), ".")

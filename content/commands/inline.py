@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from content.commands.matching import closest_term, similar_terms
-from content.commands.spec import MAX_ARGUMENT, Services
+from content.commands.parsing import MAX_ARGUMENT
+from content.commands.spec import Services
 from content.keys import clean_input, key_of
 from content.messages import Message
 from content.replies.glossary import term_entry

@@ -1,24 +1,65 @@
-"""The commands, with what they take and what they do, as every menu lists them."""
+"""The one list of commands, in menu order, and the buttons their answers carry.
+
+Every menu is built from here: /help, Telegram's command menu, Discord's
+slash commands with their typed options. A new command is a handler module
+and an entry below.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
+from content.commands import browse, follows, glossary, help
+from content.commands.browse import LATEST_MAX
+from content.commands.spec import ArgKind, Argument, ButtonHandler, CommandSpec, Effect
+from content.messages import Action
 
-@dataclass(frozen=True, slots=True)
-class CommandInfo:
-    name: str
-    arguments: str
-    description: str
+# Help leaves the place out of the usage line: each platform names one its own way
+# (`@channel` from a Telegram private chat, a channel option on Discord).
+_CHANNEL = Argument("channel", ArgKind.PLACE, "", "The channel (default: this one)")
 
-
-COMMANDS = (
-    CommandInfo("latest", "[N] [TAG]", "The newest stories, optionally on one tag"),
-    CommandInfo("story", "SLUG", "One story's full explainer"),
-    CommandInfo("explain", "TERM", "A term explained, with the stories about it"),
-    CommandInfo("search", "WORDS", "Search the stories"),
-    CommandInfo("tags", "", "The tags, and which ones this chat follows"),
-    CommandInfo("subscribe", "TAG[, TAG...]", "Get new stories on these tags here"),
-    CommandInfo("unsubscribe", "TAG[, TAG...] | all", "Stop getting stories on these tags"),
-    CommandInfo("subscriptions", "", "The tags this chat follows"),
-    CommandInfo("help", "", "What the bot does and its commands"),
+SPECS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "latest", "The newest stories, optionally on one tag", browse.latest,
+        (Argument("count", ArgKind.COUNT, "N", f"How many stories (1-{LATEST_MAX})", minimum=1, maximum=LATEST_MAX),
+         Argument("tag", ArgKind.TAG, "TAG", "Only stories with this tag")),
+    ),
+    CommandSpec(
+        "story", "One story's full explainer", browse.story,
+        (Argument("slug", ArgKind.STORY, "SLUG", "The story (type to search)", required=True),),
+    ),
+    CommandSpec(
+        "explain", "A term explained, with the stories about it", glossary.explain,
+        (Argument("term", ArgKind.TERM, "TERM", "A term, e.g. distillation", required=True),),
+    ),
+    CommandSpec(
+        "search", "Search the stories", browse.search,
+        (Argument("query", ArgKind.WORDS, "WORDS", "Words to look for", required=True),),
+    ),
+    CommandSpec("tags", "The tags, and which ones this chat follows", browse.tags),
+    CommandSpec(
+        "subscribe", "Get new stories on these tags here", follows.subscribe,
+        (Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, or several separated by commas", required=True), _CHANNEL),
+        effect=Effect.STARTS_PUSHES,
+    ),
+    CommandSpec(
+        "unsubscribe", "Stop getting stories on these tags", follows.unsubscribe,
+        (Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, several separated by commas, or all", required=True), _CHANNEL),
+        usage="TAG[, TAG...] | all", effect=Effect.CHANGES,
+    ),
+    CommandSpec("subscriptions", "The tags this chat follows", follows.subscriptions, (_CHANNEL,)),
+    CommandSpec("help", "What the bot does and its commands", help.help),
+    CommandSpec("start", "What the bot does, to begin with", help.start, listed=False),
 )
+
+# What menus list, in their order.
+COMMANDS: tuple[CommandSpec, ...] = tuple(spec for spec in SPECS if spec.listed)
+BY_NAME: Mapping[str, CommandSpec] = {spec.name: spec for spec in SPECS}
+if len(BY_NAME) != len(SPECS):
+    raise ValueError("two commands share a name")
+# Words sent without a command are a term to explain.
+PLAIN_WORDS = BY_NAME["explain"]
+
+BUTTONS: Mapping[str, ButtonHandler] = {
+    Action.STORY: browse.open_story,
+    Action.MORE: browse.more,
+}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from content.messages import (
+    Action,
     Block,
     BulletList,
     Button,
@@ -32,7 +33,7 @@ def story_list(title: str, stories: list[StoryView], more: Button | None = None,
     if note:
         blocks.append(para(Span(note, italic=True)))
     blocks.extend(story_card(s) for s in stories)
-    rows = [(Button(f"Explain: {shorten(s.title, BUTTON_LABEL)}", "story", s.slug),) for s in stories]
+    rows = [(Button(f"Explain: {shorten(s.title, BUTTON_LABEL)}", Action.STORY, s.slug),) for s in stories]
     if more is not None:
         rows.append((more,))
     return Message(tuple(blocks), buttons=tuple(rows))
@@ -81,7 +82,7 @@ def search_results(title: str, stories: list[StoryView], note: str | None = None
             )
         )
     blocks.append(BulletList(tuple(items)))
-    buttons = tuple((Button(f"Explain: {shorten(s.title, BUTTON_LABEL)}", "story", s.slug),) for s in stories)
+    buttons = tuple((Button(f"Explain: {shorten(s.title, BUTTON_LABEL)}", Action.STORY, s.slug),) for s in stories)
     return Message(tuple(blocks), buttons=buttons)
 
 
@@ -89,6 +90,6 @@ def push_message(story: StoryView) -> Message:
     """A new story, as pushed to the chats following one of its tags."""
     return Message(
         (story_card(story),),
-        buttons=((Button("Explain", "story", story.slug),),),
+        buttons=((Button("Explain", Action.STORY, story.slug),),),
         link_preview=True,
     )

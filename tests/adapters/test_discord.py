@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from adapters.discord.sender import DiscordSender
 from bot.composition import Core, build_discord, build_workers
 from content.chats.ref import ChatRef
+from content.commands.registry import COMMANDS
 from content.delivery.status import JobKind
 from content.models import Chat, Delivery, Story
 from content.stories.drafts import StoryDraft
@@ -135,6 +136,22 @@ async def test_commands_are_synced_with_default_permissions(dc: Harness) -> None
     for name in ("subscribe", "unsubscribe"):
         assert int(commands[name]["default_member_permissions"]) == fakes.MANAGE_CHANNELS
     assert commands["latest"]["default_member_permissions"] is None
+
+
+async def test_the_synced_commands_are_the_registry(dc: Harness) -> None:
+    synced = {c["name"]: c for c in dc.fake.commands[GUILD]}
+    assert sorted(synced) == sorted(c.name for c in COMMANDS) and len(synced) == len(COMMANDS)
+    for spec in COMMANDS:
+        command = synced[spec.name]
+        assert command["description"] == spec.description
+        options = command.get("options") or []
+        assert [o["name"] for o in options] == [a.name for a in spec.arguments], spec.name
+        for option, argument in zip(options, spec.arguments):
+            assert option["description"] == argument.description
+            assert bool(option.get("required")) is argument.required
+            assert bool(option.get("autocomplete")) is (argument.completion is not None), (spec.name, argument.name)
+    (count, _tag) = synced["latest"]["options"]
+    assert (count["min_value"], count["max_value"]) == (1, 10)
 
 
 async def test_every_command_in_a_channel(dc: Harness) -> None:

@@ -1,0 +1,30 @@
+"""A command's words as typed, parsed once into the `Arguments` typed options give.
+
+A leading or trailing whole number is the COUNT (`/latest 3 xai`, `/latest
+xai 3`); the words left are the one text argument. Range checks are the
+handlers': they clamp with a note rather than refuse.
+"""
+from __future__ import annotations
+
+import re
+
+from content.commands.spec import ArgKind, Arguments, CommandSpec
+
+MAX_ARGUMENT = 200  # characters, after clean_input
+# At most nine digits: a longer number is no count anyone means, and stays text.
+_INTEGER = re.compile(r"[+-]?\d{1,9}")
+
+
+def parse(spec: CommandSpec, text: str) -> Arguments:
+    words = text.split()
+    values: dict[str, object] = {}
+    count = spec.argument_of(ArgKind.COUNT)
+    if count is not None and words:
+        if _INTEGER.fullmatch(words[0]):
+            values[count.name] = int(words.pop(0))
+        elif _INTEGER.fullmatch(words[-1]):
+            values[count.name] = int(words.pop())
+    rest = spec.text_argument
+    if rest is not None and words:
+        values[rest.name] = " ".join(words)
+    return Arguments(values)
