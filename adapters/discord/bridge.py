@@ -1,8 +1,8 @@
 """Discord interactions turned into core calls, and the core's replies sent back.
 
-Only Discord's own rules live here: which channel a subscription belongs to,
-who may change it (Manage Channels there), whether the bot can post there,
-answering within 3 seconds, and ephemeral answers for one user.
+Only Discord's own facts live here: which channel a command is about, what
+Discord's permissions say of the user and the bot there (the core decides
+from them), answering within 3 seconds, and ephemeral answers for one user.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Mapping
 import discord
 
 from adapters.discord.render import Outgoing, render
+from content.chats.access import Lack, Missing, NoPlace, Place, Problem
 from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
@@ -36,12 +37,30 @@ def chat_of(channel: discord.abc.Messageable | discord.abc.GuildChannel | None, 
     return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), ChatKind.PRIVATE)
 
 
-def missing_bot_rights(channel: discord.abc.GuildChannel) -> str | None:
-    me = channel.guild.me
-    rights = channel.permissions_for(me)
+def place_of(interaction: discord.Interaction, channel: discord.abc.GuildChannel) -> Place | NoPlace:
+    """A channel given as an option, and what Discord says of it, for the core to decide on."""
+    named = f"#{channel.name}"
+    if interaction.guild is None or getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild.id:
+        return NoPlace(Problem.OTHER_SERVER, named)
+    if not isinstance(channel, discord.TextChannel):
+        return NoPlace(Problem.WRONG_KIND, named)
+    user = interaction.user
+
+    async def caller_is_admin() -> bool:
+        return isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels
+
+    async def bot_lacks() -> Missing | None:
+        return missing_bot_rights(channel)
+
+    ref = chat_of(channel, channel.id, in_guild=True)
+    return Place(ref, named, caller_is_admin, bot_lacks, admin_right="Manage Channels")
+
+
+def missing_bot_rights(channel: discord.abc.GuildChannel) -> Missing | None:
+    rights = channel.permissions_for(channel.guild.me)
     for needed, name in (("view_channel", "View Channel"), ("send_messages", "Send Messages"), ("embed_links", "Embed Links")):
         if not getattr(rights, needed):
-            return name
+            return Missing(Lack.PERMISSION, name)
     return None
 
 
@@ -49,44 +68,18 @@ class DiscordBridge:
     def __init__(self, commands: Commands) -> None:
         self.commands = commands
 
-    def _caller(self, interaction: discord.Interaction, channel: discord.abc.GuildChannel | None = None) -> Caller:
-        where = channel or interaction.channel
-        ref = chat_of(where, interaction.channel_id, in_guild=interaction.guild_id is not None)
+    def _caller(self, interaction: discord.Interaction) -> Caller:
+        ref = chat_of(interaction.channel, interaction.channel_id, in_guild=interaction.guild_id is not None)
         user = interaction.user
         if ref.kind is ChatKind.PRIVATE:
             return Caller(ref, str(user.id))
-        if channel is None or channel.id == interaction.channel_id:
-            allowed = interaction.permissions.manage_channels
-        else:
-            allowed = isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels
-        return Caller(ref, str(user.id), is_admin=bool(allowed))
+        return Caller(ref, str(user.id), is_admin=bool(interaction.permissions.manage_channels))
 
     async def run(self, interaction: discord.Interaction, name: str, options: Mapping[str, object]) -> None:
-        """A slash command: checks Discord's rules for a named channel, then asks the core."""
-        channel = next((v for v in options.values() if isinstance(v, discord.abc.GuildChannel)), None)
-        args = {key: value for key, value in options.items() if value is not channel}
-        if channel is not None:
-            refusal = self._channel_refusal(interaction, name, channel)
-            if refusal:
-                await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
-                return
-        caller = self._caller(interaction, channel)
-        await self._answer(interaction, self.commands.command(caller, name, args))
-
-    def _channel_refusal(self, interaction: discord.Interaction, name: str, channel: discord.abc.GuildChannel) -> str | None:
-        if interaction.guild is None or getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild.id:
-            return "Pick a text channel of this server."
-        if not isinstance(channel, discord.TextChannel):
-            return f"#{channel.name} is not a text channel; subscriptions belong to text channels."
-        user = interaction.user
-        if name in ("subscribe", "unsubscribe"):
-            if not (isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels):
-                return f"You need the Manage Channels permission in #{channel.name} to change what it follows."
-        if name == "subscribe":
-            missing = missing_bot_rights(channel)
-            if missing:
-                return f"I can't post in #{channel.name}: I need the {missing} permission there."
-        return None
+        """A slash command: its typed options go to the core, a channel as the place it names."""
+        args = {key: place_of(interaction, value) if isinstance(value, discord.abc.GuildChannel) else value
+                for key, value in options.items()}
+        await self._answer(interaction, self.commands.command(self._caller(interaction), name, args))
 
     async def press(self, interaction: discord.Interaction, action: str, argument: str) -> None:
         caller = self._caller(interaction)

@@ -2,13 +2,15 @@
 
 Only Telegram's own rules live here: how a chat is named, how commands are
 addressed to one bot in a group, how admins are found out, and how a channel
-is named from a private chat. What the commands mean is the core's.
+is named from a private chat and what Telegram says of it (the core decides
+what a user may do there). What the commands mean is the core's.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+from functools import partial
 
 from telegram import (
     Bot,
@@ -31,11 +33,12 @@ from telegram.error import (
 from telegram.ext import ContextTypes
 
 from adapters.telegram.render import outgoing, parse_callback, render_html
+from content.chats.access import Lack, Missing, NoPlace, Place, Problem
 from content.chats.lifecycle import Chats
 from content.chats.ref import ChatKind, ChatRef
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
-from content.messages import Message, Paragraph, Reply, Span
+from content.messages import Message, Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,6 @@ PLATFORM = "telegram"
 ADMINS = {ChatMember.OWNER, ChatMember.ADMINISTRATOR}
 # A channel named from a private chat: its @username or its numeric id.
 _CHANNEL = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{1,16}")
-CHANNEL_COMMANDS = {"subscribe", "unsubscribe", "subscriptions"}
 # Replies answer one person and are few, so they go out at once; a 429 waits
 # its retry_after, but never longer than this.
 MAX_REPLY_WAIT = 30.0
@@ -64,6 +66,60 @@ async def is_admin(bot: Bot, chat_id: int | str, user_id: int) -> bool:
     return member.status in ADMINS
 
 
+class ChannelFinder:
+    """Channels and groups named from a private chat, and what Telegram says about them.
+
+    Admin rights are asked with getChatMember only when the core needs them.
+    """
+
+    def __init__(self, bot: Bot, user_id: int) -> None:
+        self._bot = bot
+        self._user_id = user_id
+
+    def could_name(self, word: str) -> bool:
+        return _CHANNEL.fullmatch(word) is not None
+
+    async def find(self, word: str) -> Place | NoPlace:
+        try:
+            chat = await self._bot.get_chat(word)
+        except TelegramError:
+            return NoPlace(Problem.NOT_FOUND, word)
+        if chat.type == ChatType.PRIVATE:
+            return NoPlace(Problem.PERSON, word)
+        shown = f"@{chat.username}" if chat.username else (chat.title or word)
+        return Place(
+            chat_ref(chat), shown,
+            caller_is_admin=partial(_admin_status, self._bot, chat.id, self._user_id),
+            bot_lacks=partial(_bot_lacks, self._bot, chat),
+        )
+
+
+async def _admin_status(bot: Bot, chat_id: int, user_id: int) -> bool | None:
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramError:
+        return None  # Telegram shows who is in a chat only to a bot that is in it
+    return member.status in ADMINS
+
+
+async def _bot_lacks(bot: Bot, chat: Chat) -> Missing | None:
+    try:
+        me = await bot.get_chat_member(chat.id, bot.id)
+    except TelegramError:
+        return Missing(Lack.MEMBERSHIP)
+    if chat.type == ChatType.CHANNEL:
+        if me.status != ChatMember.ADMINISTRATOR:
+            return Missing(Lack.ADMIN)
+        if not getattr(me, "can_post_messages", False):
+            return Missing(Lack.POST_RIGHT)
+        return None
+    if me.status in (ChatMember.LEFT, ChatMember.BANNED):
+        return Missing(Lack.MEMBERSHIP)
+    if me.status == ChatMember.RESTRICTED and not getattr(me, "can_send_messages", True):
+        return Missing(Lack.SEND_RIGHT)
+    return None
+
+
 def plain(message: Message) -> str:
     return " ".join("".join(s.text for s in getattr(b, "spans", ())) for b in message.blocks).strip()
 
@@ -82,7 +138,7 @@ class TelegramBridge:
         if user is None:
             return Caller(ref, f"chat{chat.id}")
         if chat.type == ChatType.PRIVATE:
-            return Caller(ref, str(user.id))
+            return Caller(ref, str(user.id), places=ChannelFinder(bot, user.id))
         return Caller(ref, str(user.id), admin_check=lambda: is_admin(bot, chat.id, user.id))
 
     # ----- handlers -------------------------------------------------------
@@ -91,17 +147,12 @@ class TelegramBridge:
         chat = update.effective_chat
         if message is None or chat is None or not message.text:
             return
-        head, _, rest = message.text.partition(" ")
+        head = message.text.partition(" ")[0]
         name, _, addressee = head[1:].partition("@")
         if addressee and addressee.lower() != (context.bot.username or "").lower():
             return  # meant for another bot in this group
-        user = update.effective_user
-        target, args = _channel_target(rest)
-        if chat.type == ChatType.PRIVATE and user is not None and name.lower() in CHANNEL_COMMANDS and target:
-            reply = await self._for_channel(context.bot, user, name.lower(), target, args)
-        else:
-            caller = self.caller(context.bot, chat, user, message.sender_chat)
-            reply = await self._commands.handle_text(caller, message.text)
+        caller = self.caller(context.bot, chat, update.effective_user, message.sender_chat)
+        reply = await self._commands.handle_text(caller, message.text)
         await self.send(context.bot, chat, reply)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -169,42 +220,6 @@ class TelegramBridge:
         else:
             await self._chats.reactivate(ref)
 
-    # ----- channels named from a private chat ------------------------------
-    async def _for_channel(self, bot: Bot, user: User, name: str, target: str, args: str) -> Reply:
-        def refuse(text: str) -> Reply:
-            return Reply((Message((Paragraph((Span(text),)),), private=True),))
-
-        try:
-            chat = await bot.get_chat(target)
-        except TelegramError:
-            return refuse(f"I can't find {target}. Check the name; for a private channel, add me as an admin first and use its numeric id.")
-        if chat.type == ChatType.PRIVATE:
-            return refuse(f"{target} is a person, not a channel or group.")
-        shown = f"@{chat.username}" if chat.username else (chat.title or target)
-        try:
-            member = await bot.get_chat_member(chat.id, user.id)
-        except TelegramError:
-            return refuse(f"I can't see who the admins of {shown} are. Add me to it as an admin, then try again.")
-        if member.status not in ADMINS:
-            return refuse(f"Only admins of {shown} can change what it follows, and you are not one.")
-        if name == "subscribe":
-            missing = await _missing_post_right(bot, chat)
-            if missing:
-                return refuse(f"I can't post in {shown}: {missing}, then try again.")
-        caller = Caller(chat_ref(chat), str(user.id), is_admin=True)
-        reply = await self._commands.handle_text(caller, f"/{name} {args}")
-        if not reply.messages:
-            return reply
-        # Name the channel: the core's words ("this chat") are about the chat it was given.
-        first = reply.messages[0]
-        label = Span(f"{shown}: ", bold=True)
-        if first.blocks and isinstance(first.blocks[0], Paragraph):
-            blocks = (Paragraph((label, *first.blocks[0].spans)), *first.blocks[1:])
-        else:
-            blocks = (Paragraph((label,)), *first.blocks)
-        headed = Message(blocks, first.buttons, first.link_preview, first.private)
-        return Reply((headed, *reply.messages[1:]))
-
     # ----- sending --------------------------------------------------------
     async def send(self, bot: Bot, chat: Chat, reply: Reply) -> None:
         chat_id: int = chat.id
@@ -233,28 +248,3 @@ async def _send_once(bot: Bot, chat_id: int, text: str, markup, preview: bool) -
         wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
         await asyncio.sleep(min(float(wait), MAX_REPLY_WAIT))
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options)
-
-
-def _channel_target(rest: str) -> tuple[str | None, str]:
-    first, _, args = rest.strip().partition(" ")
-    if _CHANNEL.fullmatch(first):
-        return first, args.strip()
-    return None, rest
-
-
-async def _missing_post_right(bot: Bot, chat: Chat) -> str | None:
-    try:
-        me = await bot.get_chat_member(chat.id, bot.id)
-    except TelegramError:
-        return "add me to it first"
-    if chat.type == ChatType.CHANNEL:
-        if me.status != ChatMember.ADMINISTRATOR:
-            return "make me an admin of the channel with the right to post messages"
-        if not getattr(me, "can_post_messages", False):
-            return "give me the admin right to post messages"
-        return None
-    if me.status in (ChatMember.LEFT, ChatMember.BANNED):
-        return "add me to the group first"
-    if me.status == ChatMember.RESTRICTED and not getattr(me, "can_send_messages", True):
-        return "allow me to send messages there"
-    return None

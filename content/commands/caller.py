@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from content.chats.access import PlaceFinder
 from content.chats.ref import ChatKind, ChatRef
 
 AdminCheck = Callable[[], Awaitable[bool]]
@@ -16,7 +17,9 @@ class Caller:
     `is_admin` says the user is an admin of that chat; an adapter for which
     finding out costs a request passes `admin_check` instead, and the core
     asks only when a command needs the answer. `metered` is False for the
-    local console, whose only user is the operator.
+    local console, whose only user is the operator. `places` finds another
+    chat named in typed text, where the platform lets a user manage one from
+    here (a Telegram private chat); the core decides what they may do there.
     """
 
     chat: ChatRef
@@ -24,6 +27,7 @@ class Caller:
     is_admin: bool = False
     admin_check: AdminCheck | None = None
     metered: bool = True
+    places: PlaceFinder | None = None
 
     async def may_manage(self) -> bool:
         # In a private chat the user is the chat; elsewhere only its admins decide.

@@ -1,14 +1,16 @@
 """The core's entry points: every adapter calls these, and none decides what a command answers.
 
 `Commands` admits the caller (flood protection; using the bot brings a chat
-back), counts the command, parses typed text into the arguments typed options
-give, looks the command up in the registry and calls its handler.
+back), counts the command, looks it up in the registry, parses typed text
+into the arguments typed options give, lets `places` decide whether the
+caller may run it where it acts, and calls its handler.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
 
+from content.chats.access import NoPlace, Place
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
 from content.commands.caller import Caller
@@ -16,6 +18,7 @@ from content.commands.completion import choices
 from content.commands.flood import FloodGuard, Verdict
 from content.commands.inline import InlineResult, inline_results
 from content.commands.parsing import MAX_ARGUMENT, parse
+from content.commands.places import named, refusal_for
 from content.commands.registry import BUTTONS, BY_NAME, COMMANDS, PLAIN_WORDS
 from content.commands.spec import (
     ArgKind,
@@ -72,13 +75,14 @@ class Commands:
             return _no_such(name)
         if len(text) > MAX_ARGUMENT:
             return _too_long()
-        return await self._call(spec, caller, parse(spec, text))
+        return await self._call(spec, caller, await parse(spec, text, caller.places))
 
     async def command(self, caller: Caller, name: str, args: Mapping[str, object] | None = None) -> Reply:
         """A command the platform parsed already (a slash command with typed options).
 
         `args` maps argument names to values as `Arguments` holds them, e.g.
-        `{"count": 2, "tag": "xAI"}`; None stands for an option not given.
+        `{"count": 2, "tag": "xAI"}` or `{"tag": "xAI", "channel": Place(...)}`;
+        None stands for an option not given.
         """
         held = await self._admit(caller)
         if held is not None:
@@ -147,12 +151,21 @@ class Commands:
         return spec
 
     async def _call(self, spec: CommandSpec, caller: Caller, arguments: Arguments) -> Reply:
+        where = spec.argument_of(ArgKind.PLACE)
+        place = arguments.place(where.name) if where is not None else None
+        denied = await refusal_for(spec, caller, place)
+        if denied is not None:
+            return denied
+        if isinstance(place, Place):
+            return named(place, await spec.handler(self._services, Request(caller, arguments, place.chat)))
         return await spec.handler(self._services, Request(caller, arguments, caller.chat))
 
 
 def _fits(kind: ArgKind, value: object) -> bool:
     if kind is ArgKind.COUNT:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind is ArgKind.PLACE:
+        return isinstance(value, (Place, NoPlace))
     return kind.is_text and isinstance(value, str)
 
 

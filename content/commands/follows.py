@@ -1,8 +1,10 @@
-"""What a chat follows: /subscribe, /unsubscribe, /subscriptions."""
+"""What a chat follows: /subscribe, /unsubscribe, /subscriptions.
+
+They act on `request.chat`: the caller's chat, or another one it named, once
+`content.commands.places` has let the caller act there.
+"""
 from __future__ import annotations
 
-from content.chats.ref import ChatKind
-from content.commands.caller import Caller
 from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags
 from content.commands.spec import Request, Services
 from content.keys import key_of
@@ -19,9 +21,8 @@ async def subscriptions(services: Services, request: Request) -> Reply:
 
 async def subscribe(services: Services, request: Request) -> Reply:
     args = request.arguments.text("tag")
-    denied = await _may_change(request.caller, args, "subscribe", "xAI")
-    if denied:
-        return denied
+    if not key_of(args):
+        return _which_tag("subscribe")
     found, unknown = await resolve_tags(services.catalog, args)
     if found is None:
         return refusal(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
@@ -40,9 +41,8 @@ async def subscribe(services: Services, request: Request) -> Reply:
 
 async def unsubscribe(services: Services, request: Request) -> Reply:
     args = request.arguments.text("tag")
-    denied = await _may_change(request.caller, args, "unsubscribe", "xAI")
-    if denied:
-        return denied
+    if not key_of(args):
+        return _which_tag("unsubscribe")
     if key_of(args) == "all":
         before = await services.catalog.followed(request.chat)
         await services.follows.unfollow(request.chat, None)
@@ -64,10 +64,5 @@ async def unsubscribe(services: Services, request: Request) -> Reply:
     return answer(Message(paragraph_lines(*lines), private=not found))
 
 
-async def _may_change(caller: Caller, args: str, verb: str, example: str) -> Reply | None:
-    if not await caller.may_manage():
-        where = "channel" if caller.chat.kind is ChatKind.CHANNEL else "group"
-        return refusal(f"Only admins of this {where} can change what it follows.")
-    if not key_of(args):
-        return refusal("Which tag? For example ", Span(f"/{verb} {example}", code=True), "; ", Span("/tags", code=True), " lists them.")
-    return None
+def _which_tag(verb: str) -> Reply:
+    return refusal("Which tag? For example ", Span(f"/{verb} xAI", code=True), "; ", Span("/tags", code=True), " lists them.")

@@ -1,13 +1,16 @@
 """A command's words as typed, parsed once into the `Arguments` typed options give.
 
-A leading or trailing whole number is the COUNT (`/latest 3 xai`, `/latest
-xai 3`); the words left are the one text argument. Range checks are the
-handlers': they clamp with a note rather than refuse.
+The first word names another chat (PLACE) when the command takes one and the
+caller's adapter says the word could name one (`/subscribe @newsroomchan
+xAI`); a leading or trailing whole number is the COUNT (`/latest 3 xai`,
+`/latest xai 3`); the words left are the one text argument. Range checks are
+the handlers': they clamp with a note rather than refuse.
 """
 from __future__ import annotations
 
 import re
 
+from content.chats.access import PlaceFinder
 from content.commands.spec import ArgKind, Arguments, CommandSpec
 
 MAX_ARGUMENT = 200  # characters, after clean_input
@@ -15,9 +18,12 @@ MAX_ARGUMENT = 200  # characters, after clean_input
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
 
 
-def parse(spec: CommandSpec, text: str) -> Arguments:
+async def parse(spec: CommandSpec, text: str, places: PlaceFinder | None = None) -> Arguments:
     words = text.split()
     values: dict[str, object] = {}
+    place = spec.argument_of(ArgKind.PLACE)
+    if place is not None and places is not None and words and places.could_name(words[0]):
+        values[place.name] = await places.find(words.pop(0))
     count = spec.argument_of(ArgKind.COUNT)
     if count is not None and words:
         if _INTEGER.fullmatch(words[0]):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from content.chats.access import NoPlace, Place
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
 from content.chats.ref import ChatRef
@@ -81,7 +82,8 @@ class Effect(StrEnum):
 
 
 class Arguments(Mapping[str, object]):
-    """A command's argument values by name, typed: int for COUNT, str for the text kinds.
+    """A command's argument values by name, typed: int for COUNT, str for the text
+    kinds, a Place or NoPlace for PLACE.
 
     Typed options and parsed text give the same shape; an absent or empty
     option is simply not in it.
@@ -111,6 +113,10 @@ class Arguments(Mapping[str, object]):
     def count(self, name: str) -> int | None:
         value = self._values.get(name)
         return value if isinstance(value, int) else None
+
+    def place(self, name: str) -> Place | NoPlace | None:
+        value = self._values.get(name)
+        return value if isinstance(value, (Place, NoPlace)) else None
 
 
 @dataclass(frozen=True, slots=True)

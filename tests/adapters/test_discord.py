@@ -191,6 +191,20 @@ async def test_subscriptions_belong_to_a_channel_and_need_manage_channels(dc: Ha
     assert "Unsubscribed from everything" in text_of(gone)
 
 
+async def test_another_channels_subscriptions_are_listed_to_who_manages_it(dc: Harness) -> None:
+    (xai,) = [t for t in await dc.core.catalog.tags() if t.name == "xAI"]
+    await dc.core.follows.follow(ChatRef("discord", str(ANNOUNCEMENTS), "group"), [xai.id])
+    for user in (MEMBER, ADMIN):  # Ada manages #general, but not #announcements
+        (refused,) = await dc.run(GENERAL, user, "subscriptions", {"channel": ANNOUNCEMENTS})
+        assert ephemeral(refused), user
+        assert "You need the Manage Channels permission in #announcements" in text_of(refused), user
+        assert "xAI" not in text_of(refused)
+    (listed,) = await dc.run(GENERAL, OWNER, "subscriptions", {"channel": ANNOUNCEMENTS})
+    assert "#announcements:" in text_of(listed) and "This chat follows #xAI." in text_of(listed)
+    (own,) = await dc.run(GENERAL, MEMBER, "subscriptions")  # this channel's are anyone's to see
+    assert "follows no tags" in text_of(own)
+
+
 async def test_the_bot_names_the_permission_it_lacks(dc: Harness) -> None:
     dc.fake.set_overwrite(ANNOUNCEMENTS, ADMIN, allow=fakes.MANAGE_CHANNELS, deny=0, type=1)
     (cannot,) = await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": ANNOUNCEMENTS})

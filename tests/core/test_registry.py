@@ -16,20 +16,20 @@ async def nothing(services, request) -> Reply:  # noqa: ANN001
     return Reply()
 
 
-def test_a_leading_or_trailing_number_is_the_count_and_the_rest_the_text() -> None:
+async def test_a_leading_or_trailing_number_is_the_count_and_the_rest_the_text() -> None:
     latest = BY_NAME["latest"]
-    assert dict(parse(latest, "3 xai")) == {"count": 3, "tag": "xai"}
-    assert dict(parse(latest, "Elon Musk 3")) == {"count": 3, "tag": "Elon Musk"}
-    assert dict(parse(latest, "-5")) == {"count": -5}  # out of range: the handler clamps it, with a note
-    assert dict(parse(latest, "3 4")) == {"count": 3, "tag": "4"}
-    assert dict(parse(latest, "99999999999999999999")) == {"tag": "99999999999999999999"}  # no count anyone means
-    assert dict(parse(latest, "")) == {}
+    assert dict(await parse(latest, "3 xai")) == {"count": 3, "tag": "xai"}
+    assert dict(await parse(latest, "Elon Musk 3")) == {"count": 3, "tag": "Elon Musk"}
+    assert dict(await parse(latest, "-5")) == {"count": -5}  # out of range: the handler clamps it, with a note
+    assert dict(await parse(latest, "3 4")) == {"count": 3, "tag": "4"}
+    assert dict(await parse(latest, "99999999999999999999")) == {"tag": "99999999999999999999"}  # no count anyone means
+    assert dict(await parse(latest, "")) == {}
 
 
-def test_only_a_command_with_a_count_takes_one() -> None:
-    assert dict(parse(BY_NAME["search"], "top 10 models")) == {"query": "top 10 models"}
-    assert dict(parse(BY_NAME["explain"], "3")) == {"term": "3"}
-    assert dict(parse(BY_NAME["tags"], "whatever is typed")) == {}
+async def test_only_a_command_with_a_count_takes_one() -> None:
+    assert dict(await parse(BY_NAME["search"], "top 10 models")) == {"query": "top 10 models"}
+    assert dict(await parse(BY_NAME["explain"], "3")) == {"term": "3"}
+    assert dict(await parse(BY_NAME["tags"], "whatever is typed")) == {}
 
 
 def test_a_command_takes_at_most_one_text_argument() -> None:
