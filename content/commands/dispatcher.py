@@ -145,6 +145,7 @@ class Commands:
         return None
 
     def _look_up(self, caller: Caller, name: str) -> CommandSpec | None:
+        """The command's spec; every name asked for is counted, unknown ones as "unknown"."""
         spec = BY_NAME.get(name.lower())
         if self._on_command is not None:
             self._on_command(caller.chat.platform, spec.name if spec is not None else "unknown")
