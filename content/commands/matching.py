@@ -1,6 +1,8 @@
 """What users type, matched against the catalog's tags and terms, typos and all."""
 from __future__ import annotations
 
+from typing import TypeVar
+
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -11,9 +13,10 @@ from content.stories.catalog import Catalog, KeyIndex
 from content.stories.views import TagView
 
 MAX_TAGS_AT_ONCE = 20
+_Choice = TypeVar("_Choice")
 
 
-def rank(key: str, choices: dict, limit: int) -> list:
+def rank(key: str, choices: dict[str, _Choice], limit: int) -> list[_Choice]:
     if not key:
         return list(choices.values())[:limit]
     picked = [value for k, value in choices.items() if k.startswith(key)][:limit]
@@ -42,10 +45,10 @@ async def resolve_tags(catalog: Catalog, args: str) -> tuple[list[TagView] | Non
             found.setdefault(whole.id, whole)
             continue
         words = [w for w in part.split() if key_of(w)]
-        each = [index.tags.get(key_of(w)) for w in words]
-        if len(words) > 1 and all(each):
+        each = [tag for w in words if (tag := index.tags.get(key_of(w))) is not None]
+        if len(words) > 1 and len(each) == len(words):
             for tag in each:
-                found.setdefault(tag.id, tag)  # type: ignore[union-attr]
+                found.setdefault(tag.id, tag)
             continue
         unknown.append((*no_tag(index, part), Span(" /tags lists them all.")))
     return list(found.values()), unknown
