@@ -14,6 +14,7 @@ from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
 from content.commands.dispatcher import Commands
 from content.commands.flood import FloodGuard
+from content.commands.spec import Newsroom
 from content.publishing.publisher import Publisher
 from content.stories.catalog import Catalog
 from content.stories.importer import StoryImporter
@@ -77,7 +78,9 @@ def build_core(settings: Settings) -> Core:
     follows = Follows(sessions)
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
     metrics = Metrics()
-    commands = Commands(catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command)
+    newsroom = Newsroom(settings.newsroom_name, settings.newsroom_about, settings.site_url)
+    commands = Commands(catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command,
+                        newsroom=newsroom)
     publisher = Publisher(sessions, writer)
     return Core(settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics)
 

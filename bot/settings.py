@@ -15,6 +15,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/explainer.db"
     seed_samples: bool = True
     site_url: str = "https://explainers.example.com"
+    newsroom_name: str = Field(default="Explainers", min_length=1, max_length=100)
+    newsroom_about: str = Field(
+        default="The latest AI and tech stories, simplified for humans: each one reads in about 30 seconds.",
+        min_length=1, max_length=500,
+    )
     log_level: str = "INFO"
 
     telegram_bot_token: SecretStr | None = None

@@ -25,6 +25,7 @@ from content.commands.spec import (
     Arguments,
     CommandSpec,
     Completion,
+    Newsroom,
     Request,
     Services,
 )
@@ -47,8 +48,9 @@ class Commands:
         *,
         flood: FloodGuard | None = None,
         on_command: Callable[[str, str], None] | None = None,
+        newsroom: Newsroom = Newsroom(),
     ) -> None:
-        self._services = Services(catalog, search, chats, follows, menu=COMMANDS)
+        self._services = Services(catalog, search, chats, follows, menu=COMMANDS, newsroom=newsroom)
         self._chats = chats
         self._flood = flood
         self._on_command = on_command  # (platform, command): for metrics

@@ -129,6 +129,15 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Newsroom:
+    """Who publishes the stories, as the bot introduces it."""
+
+    name: str = "Explainers"
+    about: str = "The latest AI and tech stories, simplified for humans: each one reads in about 30 seconds."
+    site_url: str = "https://explainers.example.com"
+
+
+@dataclass(frozen=True, slots=True)
 class Services:
     """What handlers read and change, built once by `Commands`.
 
@@ -140,6 +149,7 @@ class Services:
     chats: Chats
     follows: Follows
     menu: tuple[CommandSpec, ...] = ()
+    newsroom: Newsroom = Newsroom()
 
 
 Handler = Callable[[Services, Request], Awaitable[Reply]]
