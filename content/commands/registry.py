@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from content.commands import browse, follows, glossary, help
+from content.commands import about, browse, follows, glossary, help
 from content.commands.browse import LATEST_MAX
 from content.commands.spec import ArgKind, Argument, ButtonHandler, CommandSpec, Effect
 from content.messages import Action
@@ -48,6 +48,7 @@ SPECS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("subscriptions", "The tags this chat follows", follows.subscriptions, (_CHANNEL,)),
     CommandSpec("help", "What the bot does and its commands", help.help),
+    CommandSpec("about", "Who publishes these stories, and their site", about.about),
     CommandSpec("start", "What the bot does, to begin with", help.start, listed=False),
 )
 

@@ -132,7 +132,7 @@ def ephemeral(data: dict) -> bool:
 
 async def test_commands_are_synced_with_default_permissions(dc: Harness) -> None:
     commands = {c["name"]: c for c in dc.fake.commands[GUILD]}
-    assert set(commands) == {"latest", "story", "explain", "search", "tags", "subscribe", "unsubscribe", "subscriptions", "help"}
+    assert set(commands) == {"latest", "story", "explain", "search", "tags", "subscribe", "unsubscribe", "subscriptions", "help", "about"}
     for name in ("subscribe", "unsubscribe"):
         assert int(commands[name]["default_member_permissions"]) == fakes.MANAGE_CHANNELS
     assert commands["latest"]["default_member_permissions"] is None
@@ -216,7 +216,7 @@ async def test_the_bot_names_the_permission_it_lacks(dc: Harness) -> None:
 
 async def test_global_commands_and_a_dm_that_subscribes_itself(database_url: str) -> None:
     async with running(database_url, ()) as dc:
-        assert GUILD not in dc.fake.commands and len(dc.fake.commands[None]) == 9
+        assert GUILD not in dc.fake.commands and len(dc.fake.commands[None]) == 10
         (ok,) = await dc.run(DM, DM_USER, "subscribe", {"tag": "Elon Musk"})
         assert "Subscribed to #ElonMusk" in text_of(ok).replace("\\", "")
         followed = await dc.core.catalog.followed(ChatRef("discord", str(DM)))

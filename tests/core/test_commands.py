@@ -308,3 +308,14 @@ async def test_inline_offers_terms_and_stories(core: Core) -> None:
     assert all(len(r.id.encode()) <= 64 for r in results)
     assert len(await core.commands.inline("")) == 10
     assert await core.commands.inline("zzqqxx") == []
+
+
+async def test_about_introduces_the_newsroom_and_its_site(core: Core) -> None:
+    (card,) = cards(await ask(core, "/about"))
+    text = " ".join("".join(span.text for span in block.spans) for block in card.blocks)  # type: ignore[union-attr]
+    assert card.title == "Explainers" and card.url == "https://news.test"
+    assert "simplified for humans" in text and "news.test" in text
+    newest = (await core.catalog.latest(1))[0]
+    assert newest.title in text and f"/story {newest.slug}" in text
+    assert "12 tags to follow, the busiest #Chatbots, #OpenAI, #Safety" in text
+    assert "/about" in plain(await ask(core, "/help"))
