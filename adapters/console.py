@@ -3,6 +3,7 @@
 It renders the core's messages as plain text. Buttons become the command
 that does the same, so every path the platforms offer can be tried here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,7 +49,17 @@ def _wrap(value: str, indent: str = "", first: str | None = None) -> list[str]:
     lines: list[str] = []
     for i, piece in enumerate(value.split("\n")):
         lead = first if (first is not None and i == 0) else indent
-        lines.extend(textwrap.wrap(piece, WIDTH, initial_indent=lead, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False) or [lead])
+        lines.extend(
+            textwrap.wrap(
+                piece,
+                WIDTH,
+                initial_indent=lead,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            or [lead]
+        )
     return lines
 
 
@@ -84,7 +95,9 @@ def render_plain(message: Message) -> str:
         lines.extend(_block(block))
     for row in message.buttons:
         for button in row:
-            hint = {Action.STORY: f"/story {button.argument}", Action.MORE: f"more {button.argument}"}.get(button.action)
+            hint = {Action.STORY: f"/story {button.argument}", Action.MORE: f"more {button.argument}"}.get(
+                button.action
+            )
             lines.append(f"  [{button.label}] → {hint}" if hint else f"  [{button.label}]")
     return "\n".join(lines).strip("\n")
 

@@ -13,6 +13,7 @@ commands people actually send. It prints p50/p99 per operation and writes
 Nothing outside the scratch database is touched: SQLite lives in a temporary
 folder, and the PostgreSQL database is dropped at the end, even on error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,14 +67,54 @@ CALLER = Caller(chat=ChatRef("bench", "1", "private"), user_id="1")
 # Real words mixed into the generated text, so that searches for newsroom
 # vocabulary ("/search distillation") hit something, as they would live.
 REAL_WORDS = (
-    "model", "models", "distillation", "chips", "training", "inference", "nvidia", "gpu",
-    "data", "open", "weights", "benchmark", "agent", "safety", "regulation", "tokens",
-    "compute", "energy", "lawsuit", "startup", "cloud", "robot", "privacy", "deepfake",
-    "chatbot", "memory", "language", "research", "policy", "testimony", "quantization",
+    "model",
+    "models",
+    "distillation",
+    "chips",
+    "training",
+    "inference",
+    "nvidia",
+    "gpu",
+    "data",
+    "open",
+    "weights",
+    "benchmark",
+    "agent",
+    "safety",
+    "regulation",
+    "tokens",
+    "compute",
+    "energy",
+    "lawsuit",
+    "startup",
+    "cloud",
+    "robot",
+    "privacy",
+    "deepfake",
+    "chatbot",
+    "memory",
+    "language",
+    "research",
+    "policy",
+    "testimony",
+    "quantization",
 )
 REAL_TAGS = (
-    "xAI", "OpenAI", "Anthropic", "Google", "Nvidia", "Meta", "Microsoft", "Elon Musk",
-    "Chips", "Policy", "EU AI Act", "Open Source", "Safety", "Data Centres", "Robotics",
+    "xAI",
+    "OpenAI",
+    "Anthropic",
+    "Google",
+    "Nvidia",
+    "Meta",
+    "Microsoft",
+    "Elon Musk",
+    "Chips",
+    "Policy",
+    "EU AI Act",
+    "Open Source",
+    "Safety",
+    "Data Centres",
+    "Robotics",
 )
 
 # Pseudo-words are built only from these letters, so a word with any of the
@@ -85,6 +126,7 @@ MISS_LETTERS = "qxzjwyhc"
 
 
 # ----- generated vocabulary and text -----------------------------------------
+
 
 class Vocabulary:
     """Pseudo-words plus real words, drawn with a Zipf-like frequency.
@@ -147,6 +189,7 @@ def unique_names(make, count: int, taken: set[str]) -> list[tuple[str, str]]:  #
 
 # ----- the generated catalog -------------------------------------------------
 
+
 @dataclass
 class GeneratedCatalog:
     """What was generated, kept to pick benchmark inputs from."""
@@ -205,6 +248,7 @@ def story_rows(rng: random.Random, vocab: Vocabulary, count: int, dates: list[da
 
 def make_tag_names(rng: random.Random, vocab: Vocabulary, count: int) -> list[str]:
     """The newsroom's real tags first (they get the most stories), then invented ones."""
+
     def invent() -> str:
         return " ".join(w.capitalize() for w in rng.sample(vocab.words, rng.choice((1, 1, 2))))
 
@@ -218,6 +262,7 @@ def make_terms(rng: random.Random, vocab: Vocabulary, count: int) -> tuple[list[
 
     Alias keys are unique and never a term key: the writer guarantees the same.
     """
+
     def invent_term() -> str:
         return " ".join(rng.sample(vocab.words, rng.choice((1, 1, 2, 2, 3))))
 
@@ -323,13 +368,14 @@ async def advance_sequences(connection: AsyncConnection) -> None:
 
 # ----- measuring -------------------------------------------------------------
 
+
 def typo_of(rng: random.Random, name: str) -> str:
     """The name with one letter replaced or dropped."""
     positions = [i for i, ch in enumerate(name) if ch.isalpha()]
     i = rng.choice(positions)
     if rng.random() < 0.5:
-        return name[:i] + name[i + 1:]
-    return name[:i] + rng.choice([c for c in string.ascii_lowercase if c != name[i].lower()]) + name[i + 1:]
+        return name[:i] + name[i + 1 :]
+    return name[:i] + rng.choice([c for c in string.ascii_lowercase if c != name[i].lower()]) + name[i + 1 :]
 
 
 async def benchmark_inputs(
@@ -364,9 +410,7 @@ async def benchmark_inputs(
         "explain_alias": [f"/explain {a}" for a in pick(generated.alias_names)],
         "explain_typo": [f"/explain {t}" for t in typos],
         "explain_miss": [f"/explain {m}" for m in misses],
-        "search": [
-            "/search " + " ".join(rng.sample(generated.vocabulary, rng.randint(1, 2))) for _ in range(count)
-        ],
+        "search": ["/search " + " ".join(rng.sample(generated.vocabulary, rng.randint(1, 2))) for _ in range(count)],
     }
 
 
@@ -399,6 +443,7 @@ async def measure(commands: Commands, lines: list[str], warmup: int) -> dict:
 
 # ----- one database, end to end ----------------------------------------------
 
+
 async def run_on(database: str, args: argparse.Namespace) -> dict:
     scratch = scratch_for(database, args.postgres_url, args.keep)
     async with scratch as url:
@@ -422,7 +467,9 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
             operations = {}
             for name, lines in inputs.items():
                 stats = operations[name] = await measure(commands, lines, WARMUP_CALLS)
-                print(f"[{database}] {name:<14} p50 {stats['p50_ms']:7.2f} ms  p99 {stats['p99_ms']:7.2f} ms", flush=True)
+                print(
+                    f"[{database}] {name:<14} p50 {stats['p50_ms']:7.2f} ms  p99 {stats['p99_ms']:7.2f} ms", flush=True
+                )
             version = await server_version(engine)
         finally:
             await engine.dispose()

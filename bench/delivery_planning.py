@@ -40,6 +40,7 @@ budget (PostgreSQL): the publish under 10 s and under 300 MB.
 Nothing outside the scratch database is touched: SQLite lives in a temporary
 folder, and the PostgreSQL database is dropped at the end, even on error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,6 +96,7 @@ MB = 1024 * 1024
 
 # ----- the audience ------------------------------------------------------------
 
+
 @dataclass
 class Audience:
     chats: int
@@ -123,7 +125,10 @@ async def load(engine: AsyncEngine, args: argparse.Namespace) -> Audience:
     async with engine.begin() as connection:
         await connection.execute(
             insert(Tag.__table__),
-            [{"id": i, "key": key_of(name), "name": name, "story_count": 0} for i, name in enumerate(TAG_NAMES[: args.tags], 1)],
+            [
+                {"id": i, "key": key_of(name), "name": name, "story_count": 0}
+                for i, name in enumerate(TAG_NAMES[: args.tags], 1)
+            ],
         )
         copy = None
         if postgres:
@@ -140,8 +145,11 @@ async def load(engine: AsyncEngine, args: argparse.Namespace) -> Audience:
         chat_columns = ["id", "platform", "platform_chat_id", "kind", "title", "active", "created_at", "updated_at"]
         for start in range(1, args.chats + 1, BATCH_ROWS):
             stop = min(args.chats + 1, start + BATCH_ROWS)
-            await put(Chat.__table__, chat_columns,
-                      [(i, "telegram", str(i), "private", None, True, now, now) for i in range(start, stop)])
+            await put(
+                Chat.__table__,
+                chat_columns,
+                [(i, "telegram", str(i), "private", None, True, now, now) for i in range(start, stop)],
+            )
 
         batch: list[tuple] = []
         for chat_id, tag_ids in follows(rng, args.chats, args.subscriptions, args.tags):
@@ -160,8 +168,14 @@ async def load(engine: AsyncEngine, args: argparse.Namespace) -> Audience:
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
     await settle(engine)
-    return Audience(args.chats, args.subscriptions, list(range(1, args.tags + 1)),
-                    TAG_NAMES[: args.story_tags], followers, story_subscriptions)
+    return Audience(
+        args.chats,
+        args.subscriptions,
+        list(range(1, args.tags + 1)),
+        TAG_NAMES[: args.story_tags],
+        followers,
+        story_subscriptions,
+    )
 
 
 def draft_for(audience: Audience, slug: str) -> StoryDraft:
@@ -179,6 +193,7 @@ def draft_for(audience: Audience, slug: str) -> StoryDraft:
 
 
 # ----- memory ------------------------------------------------------------------
+
 
 def _status_kb(field: str) -> int:
     with open("/proc/self/status") as status:
@@ -227,6 +242,7 @@ def reset_hwm() -> bool:
 
 # ----- what the server says ------------------------------------------------------
 
+
 class Explain(Executable, ClauseElement):
     """`EXPLAIN ... <statement>`, with the statement's parameters bound as usual."""
 
@@ -266,7 +282,9 @@ class ExplainingSession:
         return SimpleNamespace(rowcount=0)
 
 
-async def explain_queueing(sessions: db.SessionFactory, writer: StoryWriter, draft: StoryDraft, postgres: bool) -> list[str]:
+async def explain_queueing(
+    sessions: db.SessionFactory, writer: StoryWriter, draft: StoryDraft, postgres: bool
+) -> list[str]:
     """The plan of the fan-out for another story with the same tags; nothing is kept."""
     prefix = "EXPLAIN (ANALYZE, BUFFERS, VERBOSE OFF)" if postgres else "EXPLAIN QUERY PLAN"
     async with sessions() as session:
@@ -296,7 +314,11 @@ async def claims(engine: AsyncEngine, sessions: db.SessionFactory, postgres: boo
         timings.append(round((time.perf_counter() - began) * 1000, 1))
         if len(claimed) != size:
             raise RuntimeError(f"claimed {len(claimed)} rows, expected {size}")
-    return {"claim_ms": timings, "plan": plan, "pick_execution_ms": server_ms(plan, "Execution Time") if postgres else None}
+    return {
+        "claim_ms": timings,
+        "plan": plan,
+        "pick_execution_ms": server_ms(plan, "Execution Time") if postgres else None,
+    }
 
 
 def server_ms(plan: list[str], label: str) -> float | None:
@@ -307,6 +329,7 @@ def server_ms(plan: list[str], label: str) -> float | None:
 
 
 # ----- one database, end to end ------------------------------------------------
+
 
 async def run_on(database: str, args: argparse.Namespace) -> dict:
     async with scratch_for(database, args.postgres_url, args.keep) as url:
@@ -345,9 +368,13 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
             rusage_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
             async with sessions() as session:
-                rows = (await session.execute(
-                    select(func.count(), func.count(func.distinct(Delivery.chat_id))).where(Delivery.story_id == published.story_id)
-                )).one()
+                rows = (
+                    await session.execute(
+                        select(func.count(), func.count(func.distinct(Delivery.chat_id))).where(
+                            Delivery.story_id == published.story_id
+                        )
+                    )
+                ).one()
             print(
                 f"[{database}] publish: {seconds:.2f} s, {published.deliveries_queued:,} deliveries queued "
                 f"({rows[0]:,} rows, {rows[1]:,} distinct chats; expected {audience.followers:,}); "
@@ -356,7 +383,9 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
                 flush=True,
             )
             if rows[1] != audience.followers or published.deliveries_queued != audience.followers:
-                raise RuntimeError(f"queued {published.deliveries_queued} / {rows[1]} chats, expected {audience.followers}")
+                raise RuntimeError(
+                    f"queued {published.deliveries_queued} / {rows[1]} chats, expected {audience.followers}"
+                )
 
             # Workers start on the fan-out at once: the claims of the first batches, with the
             # statistics as they were before the publish, then as autovacuum would refresh them.
@@ -367,15 +396,23 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
                 await connection.execute(text("ANALYZE deliveries"))
             claiming["after_analyze"] = await claims(engine, sessions, postgres, args.claims, args.claim_size)
             for when, figures in claiming.items():
-                pick = f", the pick {figures['pick_execution_ms']:.1f} ms in the server" if figures["pick_execution_ms"] is not None else ""
+                pick = (
+                    f", the pick {figures['pick_execution_ms']:.1f} ms in the server"
+                    if figures["pick_execution_ms"] is not None
+                    else ""
+                )
                 what = "claims"
-                print(f"[{database}] {what} of {args.claim_size} from {audience.followers:,} pending rows, {when.replace('_', ' ')}: "
-                      f"{figures['claim_ms']} ms{pick}; plan of the pick:")
+                print(
+                    f"[{database}] {what} of {args.claim_size} from {audience.followers:,} pending rows, {when.replace('_', ' ')}: "
+                    f"{figures['claim_ms']} ms{pick}; plan of the pick:"
+                )
                 for line in figures["plan"]:
                     print(f"    {line}")
 
             plan = await explain_queueing(sessions, writer, draft_for(audience, "second-story"), database == "postgres")
-            print(f"[{database}] {'EXPLAIN ANALYZE' if database == 'postgres' else 'EXPLAIN QUERY PLAN'} of the fan-out:")
+            print(
+                f"[{database}] {'EXPLAIN ANALYZE' if database == 'postgres' else 'EXPLAIN QUERY PLAN'} of the fan-out:"
+            )
             for line in plan:
                 print(f"    {line}")
             version = await server_version(engine)
@@ -385,12 +422,21 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
     server = None
     if database == "postgres":
         execution, planning = server_ms(plan, "Execution Time"), server_ms(plan, "Planning Time")
-        server = {"execution_ms": execution, "planning_ms": planning, "jit": [line.strip() for line in plan if "JIT" in line or "Timing:" in line]}
+        server = {
+            "execution_ms": execution,
+            "planning_ms": planning,
+            "jit": [line.strip() for line in plan if "JIT" in line or "Timing:" in line],
+        }
     return {
         "database": database,
         "server_version": version,
         "python": platform.python_version(),
-        "sizes": {"chats": args.chats, "subscriptions": args.subscriptions, "tags": args.tags, "story_tags": args.story_tags},
+        "sizes": {
+            "chats": args.chats,
+            "subscriptions": args.subscriptions,
+            "tags": args.tags,
+            "story_tags": args.story_tags,
+        },
         "seed": args.seed,
         "migrate_seconds": round(migrated - started, 2),
         "load_seconds": round(loaded - migrated, 2),
@@ -422,8 +468,10 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
 
 def print_table(results: list[dict]) -> None:
     print()
-    print(f"{'database':<10}{'chats queued':>14}{'publish s':>11}{'server ms':>11}{'RSS before':>12}"
-          f"{'sampled Δ MB':>14}{'VmHWM Δ MB':>12}{'maxrss Δ MB':>13}{'tracemalloc MB':>16}  target")
+    print(
+        f"{'database':<10}{'chats queued':>14}{'publish s':>11}{'server ms':>11}{'RSS before':>12}"
+        f"{'sampled Δ MB':>14}{'VmHWM Δ MB':>12}{'maxrss Δ MB':>13}{'tracemalloc MB':>16}  target"
+    )
     for r in results:
         memory = r["memory"]
         server = r["server"]["execution_ms"] if r["server"] else None
@@ -442,7 +490,9 @@ def print_table(results: list[dict]) -> None:
     for r in results:
         for when, figures in r["claims"].items():
             what = "ms per claim"
-            print(f"claiming {r['database']} ({when.replace('_', ' ')}): {figures['claim_ms']} {what} of {r['claim_size']} rows")
+            print(
+                f"claiming {r['database']} ({when.replace('_', ' ')}): {figures['claim_ms']} {what} of {r['claim_size']} rows"
+            )
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:

@@ -54,6 +54,7 @@ the event loop waits is visible too); it is not installed with the project:
 
 It prints tables and writes `bench/results-sending-<database>[-<label>].json`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -130,6 +131,7 @@ VACUUM_BETWEEN_RUNS = True  # --no-vacuum turns it off
 
 
 # ----- what the fake saw ---------------------------------------------------------
+
 
 def send_stats(calls: list[Call], limit: float | None = None, window: float = 1.0) -> dict[str, Any]:
     """sendMessage calls: successes, their first and last moment, 429s, other errors.
@@ -216,8 +218,11 @@ class ProcessFake:
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), "--serve-fake",
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve-fake",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
         hello = await self._read()
         self.url, self.token, self.pid = hello["url"], hello["token"], hello["pid"]
@@ -280,11 +285,16 @@ async def serve_fake() -> None:
 
 # ----- the scratch database --------------------------------------------------------
 
+
 def settings_for(url: str, fake: LocalFake | ProcessFake, rate: float) -> Settings:
     return Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=url, seed_samples=False,
-        telegram_bot_token=fake.token, telegram_api_base_url=f"{fake.url}/bot",
-        telegram_rate_limit=rate, telegram_chat_interval=1.0,  # production's per-chat interval
+        _env_file=None,
+        database_url=url,
+        seed_samples=False,
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=f"{fake.url}/bot",
+        telegram_rate_limit=rate,
+        telegram_chat_interval=1.0,  # production's per-chat interval
     )
 
 
@@ -294,15 +304,29 @@ async def fill(core: Core, limited_chats: int, lifted_chats: int, recovery_chats
     now = datetime.now(timezone.utc)
     chats = max(limited_chats, lifted_chats, recovery_chats)
     async with core.engine.begin() as connection:
-        await connection.execute(insert(Tag.__table__), [
-            {"id": i, "key": key_of(name), "name": name, "story_count": 0}
-            for i, name in enumerate((LIMITED_TAG, LIFTED_TAG, RECOVERY_TAG), 1)
-        ])
-        await connection.execute(insert(Chat.__table__), [
-            {"id": i, "platform": "telegram", "platform_chat_id": str(i), "kind": "private", "title": None,
-             "active": True, "created_at": now, "updated_at": now}
-            for i in range(1, chats + 1)
-        ])
+        await connection.execute(
+            insert(Tag.__table__),
+            [
+                {"id": i, "key": key_of(name), "name": name, "story_count": 0}
+                for i, name in enumerate((LIMITED_TAG, LIFTED_TAG, RECOVERY_TAG), 1)
+            ],
+        )
+        await connection.execute(
+            insert(Chat.__table__),
+            [
+                {
+                    "id": i,
+                    "platform": "telegram",
+                    "platform_chat_id": str(i),
+                    "kind": "private",
+                    "title": None,
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(1, chats + 1)
+            ],
+        )
         rows = [{"chat_id": i, "tag_id": 1, "created_at": now} for i in range(1, limited_chats + 1)]
         rows += [{"chat_id": i, "tag_id": 2, "created_at": now} for i in range(1, lifted_chats + 1)]
         rows += [{"chat_id": i, "tag_id": 3, "created_at": now} for i in range(1, recovery_chats + 1)]
@@ -316,11 +340,16 @@ async def fill(core: Core, limited_chats: int, lifted_chats: int, recovery_chats
 
 def draft(slug: str, tag: str) -> StoryDraft:
     return StoryDraft(
-        slug=slug, title=f"Musk says xAI partly used distillation of OpenAI models ({slug})",
+        slug=slug,
+        title=f"Musk says xAI partly used distillation of OpenAI models ({slug})",
         summary="xAI's chief told a court that Grok was partly trained by querying OpenAI's models, "
-                "a practice called distillation. What that means, and why it matters.",
-        category="AI", published_at=datetime.now(timezone.utc).replace(microsecond=0), tags=(tag, "xAI"),
-        url=None, terms=(), body="Lead.\n\n## What happened\n\nA section.",
+        "a practice called distillation. What that means, and why it matters.",
+        category="AI",
+        published_at=datetime.now(timezone.utc).replace(microsecond=0),
+        tags=(tag, "xAI"),
+        url=None,
+        terms=(),
+        body="Lead.\n\n## What happened\n\nA section.",
     )
 
 
@@ -334,7 +363,9 @@ async def statuses(core: Core, story_id: int) -> dict[str, int]:
 
 async def last_sent_at(core: Core, story_id: int) -> datetime | None:
     async with core.sessions() as session:
-        return (await session.execute(select(func.max(Delivery.sent_at)).where(Delivery.story_id == story_id))).scalar_one()
+        return (
+            await session.execute(select(func.max(Delivery.sent_at)).where(Delivery.story_id == story_id))
+        ).scalar_one()
 
 
 async def retried(core: Core, story_id: int) -> int:
@@ -345,8 +376,8 @@ async def retried(core: Core, story_id: int) -> int:
 
 # ----- one publish, worked off by one worker --------------------------------------------
 
-async def push(core: Core, worker: DeliveryWorker, slug: str, tag: str, timeout: float,
-               poll: float) -> dict[str, Any]:
+
+async def push(core: Core, worker: DeliveryWorker, slug: str, tag: str, timeout: float, poll: float) -> dict[str, Any]:
     """Publish, let the worker run until no row of the story is pending or being sent."""
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
@@ -396,6 +427,7 @@ async def stop_all(to_stop: list) -> None:
 
 # ----- the ceiling: the same requests, a bare aiohttp loop -----------------------------------
 
+
 async def ptb_request(message: Message) -> tuple[bytes, dict[str, str]]:
     """The sendMessage request TelegramSender makes for this push (chat 1), as bytes on the wire."""
     seen: dict[str, Any] = {}
@@ -407,7 +439,9 @@ async def ptb_request(message: Message) -> tuple[bytes, dict[str, str]]:
         return web.json_response({"ok": True, "result": {"message_id": 1, "date": 0, "chat": chat, "text": "x"}})
 
     async def get_me(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "B", "username": "b_bot"}})
+        return web.json_response(
+            {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "B", "username": "b_bot"}}
+        )
 
     app = web.Application()
     app.router.add_post("/bot{token}/sendMessage", send_message)
@@ -435,10 +469,14 @@ def bodies_for(body: bytes, chats: int) -> list[bytes]:
     fields = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
     if urlencode(fields).encode() != body:
         raise RuntimeError("the body does not round-trip through urlencode; the ceiling would send other bytes")
-    return [urlencode([(k, str(chat) if k == "chat_id" else v) for k, v in fields]).encode() for chat in range(1, chats + 1)]
+    return [
+        urlencode([(k, str(chat) if k == "chat_id" else v) for k, v in fields]).encode() for chat in range(1, chats + 1)
+    ]
 
 
-async def bare_loop(url: str, token: str, bodies: list[bytes], headers: dict[str, str], concurrency: int) -> dict[str, Any]:
+async def bare_loop(
+    url: str, token: str, bodies: list[bytes], headers: dict[str, str], concurrency: int
+) -> dict[str, Any]:
     endpoint = f"{url}/bot{token}/sendMessage"
     pending = iter(bodies)
     answers: Counter = Counter()
@@ -470,7 +508,10 @@ LIBRARIES = (
 # The app's operations, looked for from the root down.
 OPERATIONS = (
     ("claim a batch", ("DeliveryQueue.claim",)),
-    ("record outcomes (DeliveryQueue.sent_many/_set, DeliveryWorker._flush)", ("DeliveryQueue._set", "DeliveryQueue.sent_many", "DeliveryWorker._flush")),
+    (
+        "record outcomes (DeliveryQueue.sent_many/_set, DeliveryWorker._flush)",
+        ("DeliveryQueue._set", "DeliveryQueue.sent_many", "DeliveryWorker._flush"),
+    ),
     ("send (TelegramSender.send)", ("TelegramSender.send",)),
     ("rate limiter", ("RateLimiter.acquire",)),
     ("story message", ("DeliveryWorker._message",)),
@@ -478,7 +519,9 @@ OPERATIONS = (
 
 
 def _idle(leaf: str) -> bool:
-    return leaf.startswith(("EpollSelector.select", "select (", "poll (", "Condition.wait", "Queue.get", "_wait_for_tstate_lock"))
+    return leaf.startswith(
+        ("EpollSelector.select", "select (", "poll (", "Condition.wait", "Queue.get", "_wait_for_tstate_lock")
+    )
 
 
 def summarize_pyspy(raw: Path) -> dict[str, Any]:
@@ -506,18 +549,24 @@ def summarize_pyspy(raw: Path) -> dict[str, Any]:
                 # Line 59 is `tx.get()`, waiting for work; the others are calls into SQLite
                 # (its own work, and its busy handler sleeping while another connection writes).
                 waiting = leaf.endswith(":59)")
-                threads["aiosqlite threads waiting for work" if waiting else "aiosqlite threads inside a SQLite call"] += n
+                threads[
+                    "aiosqlite threads waiting for work" if waiting else "aiosqlite threads inside a SQLite call"
+                ] += n
             continue
         main += n
         if _idle(leaf):
             libraries["idle: the event loop waiting in epoll"] += n
             operations["idle: the event loop waiting in epoll"] += n
             continue
-        library = next((name for frame in reversed(frames) for name, parts in LIBRARIES if any(p in frame for p in parts)),
-                       "event loop and stdlib")
+        library = next(
+            (name for frame in reversed(frames) for name, parts in LIBRARIES if any(p in frame for p in parts)),
+            "event loop and stdlib",
+        )
         libraries[library] += n
-        operation = next((name for frame in frames for name, parts in OPERATIONS if frame.startswith(parts)),
-                         "other (loop, greenlet-rooted SQLAlchemy, bench)")
+        operation = next(
+            (name for frame in frames for name, parts in OPERATIONS if frame.startswith(parts)),
+            "other (loop, greenlet-rooted SQLAlchemy, bench)",
+        )
         operations[operation] += n
         leaves[leaf] += n
 
@@ -534,10 +583,16 @@ def summarize_pyspy(raw: Path) -> dict[str, Any]:
 
 
 def print_profile(summary: dict[str, Any]) -> None:
-    for title, key in (("by library", "by_library"), ("by operation", "by_operation"),
-                       ("other threads", "other_threads_as_share_of_main")):
-        print(f"    main-thread samples {title}:" if key != "other_threads_as_share_of_main"
-              else "    aiosqlite's threads (samples as % of main-thread samples: 100 % = one thread all the time):")
+    for title, key in (
+        ("by library", "by_library"),
+        ("by operation", "by_operation"),
+        ("other threads", "other_threads_as_share_of_main"),
+    ):
+        print(
+            f"    main-thread samples {title}:"
+            if key != "other_threads_as_share_of_main"
+            else "    aiosqlite's threads (samples as % of main-thread samples: 100 % = one thread all the time):"
+        )
         for name, share in summary[key].items():
             print(f"      {share:5.1f} %  {name}")
     print("    hottest frames (self):")
@@ -566,9 +621,21 @@ class Profiler:
             return
         self.path = self._folder / f"{label}.txt"
         spy = await asyncio.create_subprocess_exec(
-            self.py_spy, "record", "--pid", str(os.getpid()), "--format", "raw", "--output", str(self.path),
-            "--rate", "250", "--nonblocking", "--idle", "--threads",
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            self.py_spy,
+            "record",
+            "--pid",
+            str(os.getpid()),
+            "--format",
+            "raw",
+            "--output",
+            str(self.path),
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--idle",
+            "--threads",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         await asyncio.sleep(1.0)  # py-spy attaching
         try:
@@ -666,7 +733,10 @@ async def measured(fake: LocalFake | ProcessFake, messages: int, run, url: str =
         await asyncio.sleep(0.5)  # closed connections report their session at exit
         opened = await sessions_opened(url) - opened - 1  # less the one that asked
     return {
-        **(outcome or {}), "fake": seen, "rate": round(rate, 1) if rate else None, "wall_seconds": round(wall, 3),
+        **(outcome or {}),
+        "fake": seen,
+        "rate": round(rate, 1) if rate else None,
+        "wall_seconds": round(wall, 3),
         "postgres_connections_opened": opened,
         "machine_cpu_busy": round(machine[0] / machine[1], 3) if machine[1] else None,
         "cpu_ms_per_message": {
@@ -675,7 +745,8 @@ async def measured(fake: LocalFake | ProcessFake, messages: int, run, url: str =
             "postgres": round(1000 * used[2] / messages, 3),
         },
         "cpu_busy_share": {  # of one CPU, over the run's wall time
-            "this process": round(used[0] / wall, 2), "fake process": round(used[1] / wall, 2) if child else None,
+            "this process": round(used[0] / wall, 2),
+            "fake process": round(used[1] / wall, 2) if child else None,
             "postgres": round(used[2] / wall, 2),
         },
     }
@@ -696,6 +767,7 @@ async def ptb_loop(sender: TelegramSender, message: Message, chats: int, concurr
 
 
 # ----- variants of the worker's sender, for comparison (bench-only) --------------------------------
+
 
 class InstantSender:
     """A sender that answers Sent at once, sending nothing: what is left of a worker's cost is
@@ -726,7 +798,9 @@ class BotMethodSender:
         try:
             for i, text in enumerate(out.texts):
                 sent = await self._bot.send_message(
-                    int(target.chat.chat_id), text, parse_mode=ParseMode.HTML,
+                    int(target.chat.chat_id),
+                    text,
+                    parse_mode=ParseMode.HTML,
                     reply_markup=out.markup if i == len(out.texts) - 1 else None,
                     link_preview_options=LinkPreviewOptions(is_disabled=not out.preview),
                 )
@@ -745,8 +819,18 @@ VARIANTS = (
 
 # ----- one database, end to end -----------------------------------------------------------------
 
-async def at_the_limit(url: str, args: argparse.Namespace, chats: int, worker_rate: float, slug: str, tag: str,
-                       timeout: float, poll: float, meanwhile=None):  # noqa: ANN001, ANN201
+
+async def at_the_limit(
+    url: str,
+    args: argparse.Namespace,
+    chats: int,
+    worker_rate: float,
+    slug: str,
+    tag: str,
+    timeout: float,
+    poll: float,
+    meanwhile=None,
+):  # noqa: ANN001, ANN201
     """One publish to `chats` chats of the fake in this process, limited to `--rate`, worked off
     by a worker at `worker_rate`, with `meanwhile(fake)` running beside it. Returns the push's
     figures, what the fake saw, and the worker."""
@@ -782,33 +866,61 @@ async def recovery_run(url: str, args: argparse.Namespace, slug: str) -> dict[st
             await asyncio.sleep(0.005)
         fake.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
 
-    run, seen, _ = await at_the_limit(url, args, RECOVERY_CHATS, args.rate, slug, RECOVERY_TAG,
-                                      timeout=RECOVERY_CHATS / args.rate * 3 + 30, poll=0.5, meanwhile=inject)
+    run, seen, _ = await at_the_limit(
+        url,
+        args,
+        RECOVERY_CHATS,
+        args.rate,
+        slug,
+        RECOVERY_TAG,
+        timeout=RECOVERY_CHATS / args.rate * 3 + 30,
+        poll=0.5,
+        meanwhile=inject,
+    )
     ideal = (RECOVERY_CHATS - 1) / args.rate + 1.0  # the one pause asked for is no loss
     return {
-        "sent": seen["ok"], "too_many_requests_incl_injected": seen["too_many_requests"],
-        "429_at_seconds": seen.get("429_at_seconds"), "seconds_first_to_last": round(seen["last"] - seen["first"], 3),
-        "seconds_lost": round(seen["last"] - seen["first"] - ideal, 3), "statuses": run["statuses"],
+        "sent": seen["ok"],
+        "too_many_requests_incl_injected": seen["too_many_requests"],
+        "429_at_seconds": seen.get("429_at_seconds"),
+        "seconds_first_to_last": round(seen["last"] - seen["first"], 3),
+        "seconds_lost": round(seen["last"] - seen["first"] - ideal, 3),
+        "statuses": run["statuses"],
         "busiest_second": seen["busiest_second"],
     }
 
 
 async def limited_phase(database: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     worker_rate = args.worker_rate or args.rate
-    run, seen, worker = await at_the_limit(url, args, args.chats, worker_rate, "at-the-limit", LIMITED_TAG,
-                                           timeout=args.chats / args.rate * 3 + 60, poll=1.0)
+    run, seen, worker = await at_the_limit(
+        url,
+        args,
+        args.chats,
+        worker_rate,
+        "at-the-limit",
+        LIMITED_TAG,
+        timeout=args.chats / args.rate * 3 + 60,
+        poll=1.0,
+    )
     rate = rate_of(seen)
     result = {
-        **run, "fake": seen, "limit": args.rate, "worker_rate": worker_rate, "rate": round(rate, 3) if rate else None,
-        "share": round(rate / args.rate, 4) if rate else None, "limits": str(worker.limiter.limits),
+        **run,
+        "fake": seen,
+        "limit": args.rate,
+        "worker_rate": worker_rate,
+        "rate": round(rate, 3) if rate else None,
+        "share": round(rate / args.rate, 4) if rate else None,
+        "limits": str(worker.limiter.limits),
         "seconds_first_to_last": round(seen["last"] - seen["first"], 3) if seen["ok"] > 1 else None,
         "first_send_after_publish": round(seen["first"] - run["began"], 3) if seen["first"] else None,
     }
     if args.recovery:
         figures = result["recovery"] = await recovery_run(url, args, "recovery")
-        print(f"[{database}] {RECOVERY_CHATS} chats, one 429 injected after the 60th send: "
-              f"{figures['too_many_requests_incl_injected'] - 1} more 429s (429s at {(figures['429_at_seconds'] or [])[:10]} s), "
-              f"{figures['seconds_lost']} s lost beyond the 1 s pause; rows {figures['statuses']}", flush=True)
+        print(
+            f"[{database}] {RECOVERY_CHATS} chats, one 429 injected after the 60th send: "
+            f"{figures['too_many_requests_incl_injected'] - 1} more 429s (429s at {(figures['429_at_seconds'] or [])[:10]} s), "
+            f"{figures['seconds_lost']} s lost beyond the 1 s pause; rows {figures['statuses']}",
+            flush=True,
+        )
     print(
         f"[{database}] fake at {args.rate:g}/s, worker at {worker_rate:g}/s: {seen['ok']:,} of {run['queued']:,} sent in "
         f"{result['seconds_first_to_last']} s: {result['rate']}/s = {100 * (result['share'] or 0):.1f} % of the limit; "
@@ -822,8 +934,11 @@ async def limited_phase(database: str, url: str, args: argparse.Namespace) -> di
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median rate, with every run's rate beside it (this VM's speed varies)."""
     ordered = sorted(runs, key=lambda run: run["rate"] or 0.0)
-    return {**ordered[(len(ordered) - 1) // 2], "rates": [run["rate"] for run in runs],
-            "cpu_ms_per_message_runs": [run["cpu_ms_per_message"] for run in runs]}
+    return {
+        **ordered[(len(ordered) - 1) // 2],
+        "rates": [run["rate"] for run in runs],
+        "cpu_ms_per_message_runs": [run["cpu_ms_per_message"] for run in runs],
+    }
 
 
 async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -836,11 +951,14 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
     def show(name: str, figures: dict[str, Any], note: str = "") -> None:
         cpu = ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_message"].items() if v is not None)
         opened = figures["postgres_connections_opened"]
-        print(f"[{database}] lifted, {name}: {figures['fake']['ok']:,} sent, {figures['rate']}/s at the fake{note}; "
-              f"longest pause between sends {figures['fake']['longest_pause']} s; CPU ms/message: {cpu}; "
-              f"both CPUs busy {100 * figures['machine_cpu_busy']:.0f} %"
-              + (f"; {opened} PostgreSQL connections opened" if opened is not None else "")
-              + (f"; errors {figures['fake']['other_errors']}" if figures["fake"]["other_errors"] else ""), flush=True)
+        print(
+            f"[{database}] lifted, {name}: {figures['fake']['ok']:,} sent, {figures['rate']}/s at the fake{note}; "
+            f"longest pause between sends {figures['fake']['longest_pause']} s; CPU ms/message: {cpu}; "
+            f"both CPUs busy {100 * figures['machine_cpu_busy']:.0f} %"
+            + (f"; {opened} PostgreSQL connections opened" if opened is not None else "")
+            + (f"; errors {figures['fake']['other_errors']}" if figures["fake"]["other_errors"] else ""),
+            flush=True,
+        )
 
     async def worker_run(key: str, slug: str, label: str, *, transport: str = "app") -> dict[str, Any]:
         """One publish worked off by a fresh worker, built as a worker-only process builds it;
@@ -860,14 +978,18 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
             if transport == "none":  # the database side alone
                 worker.sender = InstantSender()  # type: ignore[assignment]
             elif transport != "app":
-                bot = Bot(fake.token, base_url=f"{fake.url}/bot", request=AiohttpRequest() if transport == "aiohttp" else None)
+                bot = Bot(
+                    fake.token, base_url=f"{fake.url}/bot", request=AiohttpRequest() if transport == "aiohttp" else None
+                )
                 await bot.initialize()
                 closers.append(SimpleNamespace(stop=bot.shutdown))
                 worker.sender = BotMethodSender(bot)  # type: ignore[assignment]
             figures = await measured(fake, n, lambda: push(core, worker, slug, LIFTED_TAG, timeout=600, poll=0.1), url)
         finally:
             await stop_all(closers)
-        figures["end_to_end_rate"] = round(figures["queued"] / figures["end_to_end_seconds"], 1) if figures["end_to_end_seconds"] else None
+        figures["end_to_end_rate"] = (
+            round(figures["queued"] / figures["end_to_end_seconds"], 1) if figures["end_to_end_seconds"] else None
+        )
         if transport == "none":  # nothing reaches the fake: rows recorded per second, publish to last sent_at
             figures["rate"] = figures["end_to_end_rate"]
         figures.update(label=label, in_flight=worker.batch, transport=transport, limits=str(worker.limiter.limits))
@@ -886,9 +1008,15 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
         concurrency = inspect.signature(DeliveryWorker).parameters["batch"].default
 
         async def ceiling(_repeat: int) -> dict[str, Any]:
-            figures = await measured(fake, n, lambda: bare_loop(fake.url, fake.token, bodies, headers, concurrency), url)
+            figures = await measured(
+                fake, n, lambda: bare_loop(fake.url, fake.token, bodies, headers, concurrency), url
+            )
             figures.update(concurrency=concurrency, body_bytes=len(body), content_type=headers["Content-Type"])
-            show(f"bare aiohttp loop, {concurrency} in flight", figures, f" ({len(body)}-byte {headers['Content-Type']} bodies)")
+            show(
+                f"bare aiohttp loop, {concurrency} in flight",
+                figures,
+                f" ({len(body)}-byte {headers['Content-Type']} bodies)",
+            )
             return figures
 
         async def ptb_alone(in_flight: int):  # noqa: ANN202
@@ -902,6 +1030,7 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
                     await stop_all(closers)
                 show(f"TelegramSender.send alone, {in_flight} in flight", figures)
                 return figures
+
             return run
 
         measurements: dict[str, Any] = {
@@ -910,11 +1039,16 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
             f"ptb_alone_{concurrency}": await ptb_alone(concurrency),
             f"ptb_alone_{args.in_flight}": await ptb_alone(args.in_flight),
         }
-        measurements["db_only"] = lambda r: worker_run("db_only", f"db-only-{r}", "database side alone", transport="none")
+        measurements["db_only"] = lambda r: worker_run(
+            "db_only", f"db-only-{r}", "database side alone", transport="none"
+        )
         if args.variants:
             for key, label, transport in VARIANTS:
-                measurements[key] = (lambda key, label, transport: lambda r: worker_run(
-                    key, f"{key.replace('_', '-')}-{r}", label, transport=transport))(key, label, transport)
+                measurements[key] = (
+                    lambda key, label, transport: (
+                        lambda r: worker_run(key, f"{key.replace('_', '-')}-{r}", label, transport=transport)
+                    )
+                )(key, label, transport)
 
         runs: dict[str, list[dict[str, Any]]] = {key: [] for key in measurements}
         for repeat in range(args.repeat):  # interleaved, so that a slow spell of the VM hits all alike
@@ -928,12 +1062,16 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
             fresh, closers = await start_worker(core)
             try:
                 async with profiler.around(f"worker-{database}"):
-                    figures = await measured(fake, n, lambda: push(core, fresh, "lifted-profiled", LIFTED_TAG, timeout=600, poll=0.1), url)
+                    figures = await measured(
+                        fake, n, lambda: push(core, fresh, "lifted-profiled", LIFTED_TAG, timeout=600, poll=0.1), url
+                    )
             finally:
                 await stop_all(closers)
             summary = profiler.summary()
             result["profile"] = {"kind": args.profile, "rate_while_profiled": figures["rate"], **summary}
-            print(f"[{database}] profiled worker run ({args.profile}): {figures['rate']}/s; {summary['file']}", flush=True)
+            print(
+                f"[{database}] profiled worker run ({args.profile}): {figures['rate']}/s; {summary['file']}", flush=True
+            )
             if args.profile == "cprofile":
                 print(summary["report"])
             else:
@@ -957,14 +1095,21 @@ async def run_on(database: str, args: argparse.Namespace) -> dict[str, Any]:
             await engine.dispose()
         core = build_core(Settings(_env_file=None, database_url=url, seed_samples=False))  # type: ignore[call-arg]
         try:
-            await fill(core, args.chats if args.only != "lifted" else 0, args.lifted_chats if args.only != "limited" else 0,
-                       RECOVERY_CHATS if args.only != "lifted" and args.recovery else 0)
+            await fill(
+                core,
+                args.chats if args.only != "lifted" else 0,
+                args.lifted_chats if args.only != "limited" else 0,
+                RECOVERY_CHATS if args.only != "lifted" and args.recovery else 0,
+            )
             await settle(core.engine)  # statistics of the fresh tables, as a running server would have them
         finally:
             await core.close()
         result: dict[str, Any] = {
-            "database": database, "server_version": version, "python": platform.python_version(),
-            "cpus": os.cpu_count(), "sniffio_installed": importlib.util.find_spec("sniffio") is not None,
+            "database": database,
+            "server_version": version,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "sniffio_installed": importlib.util.find_spec("sniffio") is not None,
         }
         if args.only != "lifted":
             result["limited"] = await limited_phase(database, url, args)
@@ -977,25 +1122,40 @@ def print_table(results: list[dict[str, Any]]) -> None:
     print()
     limited = [r for r in results if "limited" in r]
     if limited:
-        print(f"{'database':<10}{'sent':>7}{'429s':>6}{'rate/s':>9}{'share':>8}{'busiest 1 s':>13}  worker at  target >= {100 * TARGET_SHARE:.0f} %, 0 x 429")
+        print(
+            f"{'database':<10}{'sent':>7}{'429s':>6}{'rate/s':>9}{'share':>8}{'busiest 1 s':>13}  worker at  target >= {100 * TARGET_SHARE:.0f} %, 0 x 429"
+        )
         for r in limited:
             p = r["limited"]
             ok = (p["share"] or 0) >= TARGET_SHARE and p["fake"]["too_many_requests"] == 0
-            print(f"{r['database']:<10}{p['fake']['ok']:>7,}{p['fake']['too_many_requests']:>6}{p['rate'] or 0:>9.2f}"
-                  f"{100 * (p['share'] or 0):>7.1f}%{p['fake']['busiest_second']:>13}  {p['worker_rate']:>6g}/s  {'ok' if ok else 'MISSED'}")
+            print(
+                f"{r['database']:<10}{p['fake']['ok']:>7,}{p['fake']['too_many_requests']:>6}{p['rate'] or 0:>9.2f}"
+                f"{100 * (p['share'] or 0):>7.1f}%{p['fake']['busiest_second']:>13}  {p['worker_rate']:>6g}/s  {'ok' if ok else 'MISSED'}"
+            )
     for r in limited:
         figures = r["limited"].get("recovery")
         if figures:
-            print(f"{r['database']:<10}one 429 injected: {figures['too_many_requests_incl_injected'] - 1} more 429s, "
-                  f"{figures['seconds_lost']:.1f} s lost sending {figures['sent']} messages")
+            print(
+                f"{r['database']:<10}one 429 injected: {figures['too_many_requests_incl_injected'] - 1} more 429s, "
+                f"{figures['seconds_lost']:.1f} s lost sending {figures['sent']} messages"
+            )
     lifted = [r for r in results if "lifted" in r]
     if lifted:
         first = lifted[0]["lifted"]
         print()
-        print(f"limit lifted, {first['chats']:,} chats, the fake in a {first['fake_runs_in']}: messages/s at the fake, "
-              f"median of {first['repeat']} (min-max), and CPU ms per message of this process (target for the worker >= {TARGET_LIFTED:,.0f}/s)")
-        names = [("worker", "worker (as is)"), ("ceiling", f"bare aiohttp loop (ceiling), {first['ceiling']['concurrency']} in flight")]
-        names += [(k, f"TelegramSender.send alone, {k.rsplit('_', 1)[1]} in flight") for k in first if k.startswith("ptb_alone_")]
+        print(
+            f"limit lifted, {first['chats']:,} chats, the fake in a {first['fake_runs_in']}: messages/s at the fake, "
+            f"median of {first['repeat']} (min-max), and CPU ms per message of this process (target for the worker >= {TARGET_LIFTED:,.0f}/s)"
+        )
+        names = [
+            ("worker", "worker (as is)"),
+            ("ceiling", f"bare aiohttp loop (ceiling), {first['ceiling']['concurrency']} in flight"),
+        ]
+        names += [
+            (k, f"TelegramSender.send alone, {k.rsplit('_', 1)[1]} in flight")
+            for k in first
+            if k.startswith("ptb_alone_")
+        ]
         names += [("db_only", "database side alone (rows/s, InstantSender)")] if "db_only" in first else []
         names += [(key, label) for key, label, _ in VARIANTS if key in first]
         print(f"{'':<48}" + "".join(f"{r['database'] + ' msg/s':>22}{'CPU ms':>8}" for r in lifted))
@@ -1006,12 +1166,20 @@ def print_table(results: list[dict[str, Any]]) -> None:
                 rates = [x for x in figures.get("rates", []) if x]
                 spread = f"({min(rates):.0f}-{max(rates):.0f})" if rates else ""
                 cpu = next(iter(figures.get("cpu_ms_per_message", {}).values()), None)
-                cells += f"{figures.get('rate') or 0:>10.0f} {spread:>11}{cpu if cpu is not None else float('nan'):>8.2f}"
+                cells += (
+                    f"{figures.get('rate') or 0:>10.0f} {spread:>11}{cpu if cpu is not None else float('nan'):>8.2f}"
+                )
             print(f"{label:<48}{cells}")
         shares = "".join(f"{100 * (r['lifted']['worker_share_of_ceiling'] or 0):>21.0f}%{'':>8}" for r in lifted)
         print(f"{'worker / ceiling':<48}{shares}")
-        print("httpcore finds sniffio: " + ("yes" if lifted[0]["sniffio_installed"]
-                                            else "no (so it runs a failing `import sniffio` for every lock and event it makes)"))
+        print(
+            "httpcore finds sniffio: "
+            + (
+                "yes"
+                if lifted[0]["sniffio_installed"]
+                else "no (so it runs a failing `import sniffio` for every lock and event it makes)"
+            )
+        )
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1020,23 +1188,40 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chats", type=int, default=3_000, help="chats for the run at the limit")
     parser.add_argument("--rate", type=float, default=30.0, help="the fake's and the worker's messages per second")
     parser.add_argument("--lifted-chats", type=int, default=5_000, help="chats for the run with the limit lifted")
-    parser.add_argument("--worker-rate", type=float, help="the worker's TELEGRAM_RATE_LIMIT in the run at the limit (default: --rate)")
-    parser.add_argument("--no-recovery", dest="recovery", action="store_false",
-                        help="skip the run at the limit with one 429 injected")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each lifted measurement (the median is reported)")
-    parser.add_argument("--in-flight", type=int, default=8, help="the bounded concurrency tried besides the worker's batch")
-    parser.add_argument("--no-variants", dest="variants", action="store_false",
-                        help="skip the variants of the worker's sender")
-    parser.add_argument("--fake-process", choices=("separate", "same"), default="separate",
-                        help="where the fake runs for the lifted run (the run at the limit always has it in-process)")
+    parser.add_argument(
+        "--worker-rate", type=float, help="the worker's TELEGRAM_RATE_LIMIT in the run at the limit (default: --rate)"
+    )
+    parser.add_argument(
+        "--no-recovery", dest="recovery", action="store_false", help="skip the run at the limit with one 429 injected"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each lifted measurement (the median is reported)"
+    )
+    parser.add_argument(
+        "--in-flight", type=int, default=8, help="the bounded concurrency tried besides the worker's batch"
+    )
+    parser.add_argument(
+        "--no-variants", dest="variants", action="store_false", help="skip the variants of the worker's sender"
+    )
+    parser.add_argument(
+        "--fake-process",
+        choices=("separate", "same"),
+        default="separate",
+        help="where the fake runs for the lifted run (the run at the limit always has it in-process)",
+    )
     parser.add_argument("--only", choices=("limited", "lifted"), help="run one of the two measurements")
-    parser.add_argument("--profile", choices=("none", "py-spy", "cprofile"), default="none",
-                        help="profile one more lifted worker run")
+    parser.add_argument(
+        "--profile", choices=("none", "py-spy", "cprofile"), default="none", help="profile one more lifted worker run"
+    )
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of the py-spy binary")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the scratch database on")
     parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database behind, to inspect it")
-    parser.add_argument("--no-vacuum", dest="vacuum", action="store_false",
-                        help="PostgreSQL: no VACUUM ANALYZE of the deliveries between runs (as with autovacuum off)")
+    parser.add_argument(
+        "--no-vacuum",
+        dest="vacuum",
+        action="store_false",
+        help="PostgreSQL: no VACUUM ANALYZE of the deliveries between runs (as with autovacuum off)",
+    )
     parser.add_argument("--label", help="results go to bench/results-sending-<database>-<label>.json")
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)  # the child of ProcessFake
     args = parser.parse_args(argv)

@@ -4,6 +4,7 @@ Nothing outside the scratch database is touched: SQLite lives in a temporary
 folder, and the PostgreSQL database is created for the run and dropped at its
 end, even on error, Ctrl-C or SIGTERM (with `cancel_on_sigterm`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,9 @@ class ScratchPostgres:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def scratch_for(database: str, postgres_url: str = DEFAULT_POSTGRES_URL, keep: bool = False) -> ScratchSQLite | ScratchPostgres:
+def scratch_for(
+    database: str, postgres_url: str = DEFAULT_POSTGRES_URL, keep: bool = False
+) -> ScratchSQLite | ScratchPostgres:
     return ScratchSQLite() if database == "sqlite" else ScratchPostgres(postgres_url, keep)
 
 

@@ -1,4 +1,5 @@
 """`explainer-bot` / `python -m bot`: run, console, import, migrate."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,15 +16,21 @@ from bot.settings import SettingsError, load_settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="explainer-bot", description="The newsroom's explainer bot.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    runner = commands.add_parser("run", help="start everything configured: HTTP API, Telegram, Discord, delivery (default)")
+    runner = commands.add_parser(
+        "run", help="start everything configured: HTTP API, Telegram, Discord, delivery (default)"
+    )
     runner.add_argument(
-        "--role", action="append", choices=[role.value for role in Role],
+        "--role",
+        action="append",
+        choices=[role.value for role in Role],
         help="run only this part (repeatable); several processes can share one PostgreSQL database",
     )
     commands.add_parser("console", help="chat with the bot in this terminal (or pipe commands in, one a line)")
     importer = commands.add_parser("import", help="load story files or folders of them")
     importer.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    publisher = commands.add_parser("publish", help="publish story files: save them and push new ones to their tags' followers")
+    publisher = commands.add_parser(
+        "publish", help="publish story files: save them and push new ones to their tags' followers"
+    )
     publisher.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
@@ -52,7 +59,9 @@ async def _main(command: str, args: argparse.Namespace) -> int:
     from bot.runtime import console_with_pushes, serve
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # httpx logs every request's URL, and Telegram's URLs hold the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,4 +1,5 @@
 """The composition root: the only place that builds concrete things from settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,10 +80,13 @@ def build_core(settings: Settings) -> Core:
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
     metrics = Metrics()
     newsroom = Newsroom(settings.newsroom_name, settings.newsroom_about, settings.site_url)
-    commands = Commands(catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command,
-                        newsroom=newsroom)
+    commands = Commands(
+        catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command, newsroom=newsroom
+    )
     publisher = Publisher(sessions, writer)
-    return Core(settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics)
+    return Core(
+        settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics
+    )
 
 
 def build_http_app(
@@ -112,7 +116,9 @@ def build_telegram(core: Core, *, receive: bool = True) -> "TelegramRunner | Non
         base_url=settings.telegram_api_base_url,
         mode=settings.telegram_mode,
         webhook_url=settings.telegram_webhook_url,
-        webhook_secret=settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None,
+        webhook_secret=settings.telegram_webhook_secret.get_secret_value()
+        if settings.telegram_webhook_secret
+        else None,
     )
     return build_runner(config, TelegramBridge(core.commands, core.chats), receive=receive)
 
@@ -164,7 +170,9 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     # Worker processes split the chats, and with them the overall rate.
     share = settings.delivery_workers
     limits = {
-        "telegram": Limits(settings.telegram_rate_limit / share, settings.telegram_chat_interval, settings.telegram_group_per_minute),
+        "telegram": Limits(
+            settings.telegram_rate_limit / share, settings.telegram_chat_interval, settings.telegram_group_per_minute
+        ),
         "discord": Limits(settings.discord_rate_limit / share, settings.discord_channel_interval),
         "console": Limits(100.0),
     }
@@ -172,9 +180,17 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
     payloads = Payloads(core.catalog)
     policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
     workers = [
-        DeliveryWorker(queue, sender, RateLimiter(limits[sender.platform]), payloads, policy,
-                       poll_interval=settings.delivery_poll_seconds,
-                       on_outcome=lambda platform, item, outcome: core.metrics.delivery_outcome(platform, outcome, item.created_at))
+        DeliveryWorker(
+            queue,
+            sender,
+            RateLimiter(limits[sender.platform]),
+            payloads,
+            policy,
+            poll_interval=settings.delivery_poll_seconds,
+            on_outcome=lambda platform, item, outcome: core.metrics.delivery_outcome(
+                platform, outcome, item.created_at
+            ),
+        )
         for sender in senders
     ]
     core.publisher.on_queued(lambda: [worker.wake.set() for worker in workers])

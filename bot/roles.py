@@ -1,6 +1,7 @@
 """The parts one process can run. Several processes share one PostgreSQL database
 by running different roles: `api` serves HTTP, `telegram` and `discord` take
 updates from those platforms, `worker` pushes deliveries."""
+
 from __future__ import annotations
 
 from enum import StrEnum

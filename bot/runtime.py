@@ -1,5 +1,6 @@
 """Starts what the settings and roles (`bot.roles`) configure, and stops it in
 reverse order. The default runs every role in one process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,7 +49,9 @@ async def serve(
             if chatting:
                 senders.append(ConsoleSender())
             workers = await start_delivery(core, senders, stop, started)
-            log.info("delivering to %s", ", ".join(w.get_name().removeprefix("deliver-") for w in workers) or "no platform")
+            log.info(
+                "delivering to %s", ", ".join(w.get_name().removeprefix("deliver-") for w in workers) or "no platform"
+            )
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

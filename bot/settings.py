@@ -1,4 +1,5 @@
 """Settings from the environment and `.env`, validated once at start-up."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,8 @@ class Settings(BaseSettings):
     newsroom_name: str = Field(default="Explainers", min_length=1, max_length=100)
     newsroom_about: str = Field(
         default="The latest AI and tech stories, simplified for humans: each one reads in about 30 seconds.",
-        min_length=1, max_length=500,
+        min_length=1,
+        max_length=500,
     )
     log_level: str = "INFO"
 
@@ -122,7 +124,14 @@ class Settings(BaseSettings):
                 raise ValueError("DISCORD_SHARD_IDS must be below DISCORD_SHARD_COUNT")
         return self
 
-    @field_validator("telegram_bot_token", "discord_bot_token", "api_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "discord_bot_token",
+        "api_token",
+        "telegram_webhook_secret",
+        "telegram_webhook_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

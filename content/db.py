@@ -1,4 +1,5 @@
 """Engine, sessions and migrations. Built only by the composition root."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The one place that knows SQL differs between SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from typing import Any

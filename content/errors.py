@@ -1,4 +1,5 @@
 """Errors the core raises; adapters translate platform failures into these."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ one tag; `Large language model` and `large-language-model` are one term. A key
 keeps only letters and digits, case-folded, so that spacing, punctuation and a
 leading `#` never matter.
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Adapters render it (Telegram HTML, Discord embeds, plain text); the core never
 produces markup strings, so nothing a user or a story contains can turn into
 markup by accident: every string here is plain text.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

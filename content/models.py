@@ -4,6 +4,7 @@ The full-text index is not declared here: it differs per database (an FTS5
 table with triggers on SQLite, a generated tsvector with a GIN index on
 PostgreSQL) and lives in the migrations only.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -199,7 +200,9 @@ class Chat(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("platform", "platform_chat_id", "thread_id", name="uq_chats_platform_chat_thread"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_chat_id", "thread_id", name="uq_chats_platform_chat_thread"),
+    )
 
 
 class Subscription(Base):
@@ -242,14 +245,17 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_message_id: Mapped[str | None] = mapped_column(String(64))  # the first message, what a link points at
-    message_ids: Mapped[tuple[str, ...]] = mapped_column(MessageIds, nullable=True, default=())  # every part, what edits act on
+    message_ids: Mapped[tuple[str, ...]] = mapped_column(
+        MessageIds, nullable=True, default=()
+    )  # every part, what edits act on
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # One send per (story, chat); edits and deletes as many as corrections need.
-        Index("uq_deliveries_send", "story_id", "chat_id", unique=True,
-              sqlite_where=SEND_ONLY, postgresql_where=SEND_ONLY),
+        Index(
+            "uq_deliveries_send", "story_id", "chat_id", unique=True, sqlite_where=SEND_ONLY, postgresql_where=SEND_ONLY
+        ),
         Index("ix_deliveries_due", "platform", "status", "next_attempt_at", "id"),
         Index("ix_deliveries_chat", "chat_id"),
         # Sends (most rows) have no acts_on: only the rows that do are indexed.

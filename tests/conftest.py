@@ -4,6 +4,7 @@ PostgreSQL tests use one scratch database per run, dropped afterwards. When
 the server cannot be reached they are skipped with a message saying so, unless
 REQUIRE_POSTGRES is set (CI sets it): then they fail.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,17 @@ from content.commands.caller import Caller
 
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASES = ("sqlite", "postgres")
-TABLES = ("deliveries", "subscriptions", "chats", "story_terms", "term_aliases", "terms", "story_tags", "tags", "stories")
+TABLES = (
+    "deliveries",
+    "subscriptions",
+    "chats",
+    "story_terms",
+    "term_aliases",
+    "terms",
+    "story_tags",
+    "tags",
+    "stories",
+)
 
 
 def _with_database(server: str, name: str) -> str:

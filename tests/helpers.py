@@ -1,4 +1,5 @@
 """Reading replies in tests: the plain-text rendering the console uses."""
+
 from __future__ import annotations
 
 from adapters.console import render_plain

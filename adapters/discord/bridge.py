@@ -4,6 +4,7 @@ Only Discord's own facts live here: which channel a command is about, what
 Discord's permissions say of the user and the bot there (the core decides
 from them), answering within 3 seconds, and ephemeral answers for one user.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,13 +28,16 @@ NO_PINGS = discord.AllowedMentions.none()
 ANSWER_WITHIN = 2.0
 
 
-def chat_of(channel: discord.abc.Messageable | discord.abc.GuildChannel | None, channel_id: int | None,
-            in_guild: bool) -> ChatRef:
+def chat_of(
+    channel: discord.abc.Messageable | discord.abc.GuildChannel | None, channel_id: int | None, in_guild: bool
+) -> ChatRef:
     # Whether a server holds it, not the channel's class, makes a chat shared:
     # a thread is no GuildChannel in discord.py, yet its members are not one user.
     if in_guild or isinstance(channel, discord.abc.GuildChannel):
         name = getattr(channel, "name", None)
-        return ChatRef(PLATFORM, str(getattr(channel, "id", None) or channel_id), ChatKind.GROUP, f"#{name}" if name else None)
+        return ChatRef(
+            PLATFORM, str(getattr(channel, "id", None) or channel_id), ChatKind.GROUP, f"#{name}" if name else None
+        )
     return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), ChatKind.PRIVATE)
 
 
@@ -58,7 +62,11 @@ def place_of(interaction: discord.Interaction, channel: discord.abc.GuildChannel
 
 def missing_bot_rights(channel: discord.abc.GuildChannel) -> Missing | None:
     rights = channel.permissions_for(channel.guild.me)
-    for needed, name in (("view_channel", "View Channel"), ("send_messages", "Send Messages"), ("embed_links", "Embed Links")):
+    for needed, name in (
+        ("view_channel", "View Channel"),
+        ("send_messages", "Send Messages"),
+        ("embed_links", "Embed Links"),
+    ):
         if not getattr(rights, needed):
             return Missing(Lack.PERMISSION, name)
     return None
@@ -77,8 +85,10 @@ class DiscordBridge:
 
     async def run(self, interaction: discord.Interaction, name: str, options: Mapping[str, object]) -> None:
         """A slash command: its typed options go to the core, a channel as the place it names."""
-        args = {key: place_of(interaction, value) if isinstance(value, discord.abc.GuildChannel) else value
-                for key, value in options.items()}
+        args = {
+            key: place_of(interaction, value) if isinstance(value, discord.abc.GuildChannel) else value
+            for key, value in options.items()
+        }
         await self._answer(interaction, self.commands.command(self._caller(interaction), name, args))
 
     async def press(self, interaction: discord.Interaction, action: str, argument: str) -> None:
@@ -88,13 +98,18 @@ class DiscordBridge:
             outs = render(reply.messages[0])
             if len(outs) == 1:
                 out = outs[0]
-                await interaction.response.edit_message(content=out.content, embeds=out.embeds, view=view_of(out), allowed_mentions=NO_PINGS)
+                await interaction.response.edit_message(
+                    content=out.content, embeds=out.embeds, view=view_of(out), allowed_mentions=NO_PINGS
+                )
                 return
         # In a shared channel, a story opened from a button is for the one who pressed it.
         await self._send(interaction, reply, ephemeral=caller.chat.kind is not ChatKind.PRIVATE)
 
     async def choices(self, kind: str, current: str) -> list[discord.app_commands.Choice[str]]:
-        return [discord.app_commands.Choice(name=label, value=value) for label, value in await self.commands.complete(kind, current)]
+        return [
+            discord.app_commands.Choice(name=label, value=value)
+            for label, value in await self.commands.complete(kind, current)
+        ]
 
     async def _answer(self, interaction: discord.Interaction, work: Awaitable[Reply]) -> None:
         task = asyncio.ensure_future(work)
@@ -135,4 +150,3 @@ def view_of(out: Outgoing) -> discord.ui.View | None:
     for label, cid in out.buttons:
         view.add_item(ActionButton.make(label, cid))
     return view
-

@@ -3,6 +3,7 @@
 A DynamicItem is rebuilt from the custom id of whatever button is pressed,
 with no view kept in memory: a /latest answer from last week still pages on.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,9 @@ TEMPLATE = re.compile(r"xb:(?P<action>[a-z]{1,16}):(?P<argument>[^\s]{0,90})")
 
 class ActionButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
     def __init__(self, action: str, argument: str, label: str = "Open") -> None:
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, custom_id=f"xb:{action}:{argument}"))
+        super().__init__(
+            discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, custom_id=f"xb:{action}:{argument}")
+        )
         self.action = action
         self.argument = argument
 
@@ -25,7 +28,9 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE)
         return cls(match["action"], match["argument"], label)
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /) -> "ActionButton":
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> "ActionButton":
         return cls(match["action"], match["argument"], item.label or "Open")
 
     async def callback(self, interaction: discord.Interaction) -> None:

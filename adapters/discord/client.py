@@ -1,4 +1,5 @@
 """The discord.py client and its slash commands (`adapters.discord.runner` starts and stops it)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,11 @@ class ExplainerClient(discord.AutoShardedClient):
     def __init__(self, config: DiscordConfig, bridge: DiscordBridge) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channels, roles and the bot's own member: enough for permissions
-        options: dict = {"intents": intents, "allowed_mentions": NO_PINGS, "guild_ready_timeout": config.guild_ready_timeout}
+        options: dict = {
+            "intents": intents,
+            "allowed_mentions": NO_PINGS,
+            "guild_ready_timeout": config.guild_ready_timeout,
+        }
         if config.shard_count is not None:
             options["shard_count"] = config.shard_count
             if config.shard_ids is not None:
@@ -74,14 +79,19 @@ def slash_command(spec: CommandSpec, bridge: DiscordBridge) -> app_commands.Comm
     async def callback(interaction: discord.Interaction, **options: object) -> None:
         await bridge.run(interaction, spec.name, options)
 
-    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
+    parameters = [
+        inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
+    ]
     for argument in spec.arguments:
         annotation = _option_type(argument)
         if argument.required:
             parameters.append(inspect.Parameter(argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation))
         else:
-            parameters.append(inspect.Parameter(argument.name, inspect.Parameter.KEYWORD_ONLY,
-                                                annotation=Optional[annotation], default=None))
+            parameters.append(
+                inspect.Parameter(
+                    argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[annotation], default=None
+                )
+            )
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     if spec.arguments:
         app_commands.describe(**{a.name: a.description for a in spec.arguments})(callback)

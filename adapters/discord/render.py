@@ -6,6 +6,7 @@ contains can format, link or ping; mentions are disabled on top of that
 embed's title 256 and description 4,096; 10 embeds and 6,000 characters of
 embeds per message; 5 rows of 5 buttons, custom ids of 100 characters.
 """
+
 from __future__ import annotations
 
 import zlib

@@ -1,4 +1,5 @@
 """Starting and stopping the Discord side of a process."""
+
 from __future__ import annotations
 
 import asyncio

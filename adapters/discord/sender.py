@@ -4,6 +4,7 @@ Discord's answers turned into the core's outcomes.
 discord.py waits out 429s itself (per route and globally), so a rate limit
 seldom reaches here; when one does, it becomes RateLimited like Telegram's.
 """
+
 from __future__ import annotations
 
 import aiohttp
@@ -82,7 +83,7 @@ class DiscordSender:
                     shown.append(target.message_ids[i])
                 else:  # the new version is longer: the rest goes out as new messages
                     shown.append(str((await channel.send(**self._fields(out))).id))
-            for surplus in target.message_ids[len(outs):]:
+            for surplus in target.message_ids[len(outs) :]:
                 await self._delete_one(channel, surplus)
         except discord.NotFound as exc:
             if exc.code == UNKNOWN_MESSAGE:

@@ -6,6 +6,7 @@ A story posted here passes the same validation as a story file
 publish` publishes: saved, and when new, its pushes queued in the same
 transaction. A request refused for any reason writes nothing.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -133,12 +134,14 @@ class PublishingApi:
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
             raise ApiRefusal(
-                401, {"error": "a bearer token is required: Authorization: Bearer <API_TOKEN>"},
+                401,
+                {"error": "a bearer token is required: Authorization: Bearer <API_TOKEN>"},
                 {"WWW-Authenticate": f'Bearer realm="{REALM}"'},
             )
         if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.token.encode("utf-8")):
             raise ApiRefusal(
-                401, {"error": "wrong bearer token"},
+                401,
+                {"error": "wrong bearer token"},
                 {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
             )
 
@@ -162,7 +165,9 @@ class PublishingApi:
         created = published.outcome is SaveOutcome.CREATED
         body = {"slug": published.slug, "outcome": published.outcome, "deliveries_queued": published.deliveries_queued}
         headers = {"Location": f"/api/stories/{published.slug}"} if created else None
-        log.info("API published %s: %s, %d deliveries queued", published.slug, published.outcome, published.deliveries_queued)
+        log.info(
+            "API published %s: %s, %d deliveries queued", published.slug, published.outcome, published.deliveries_queued
+        )
         return web.json_response(body, status=201 if created else 200, headers=headers)
 
     # ----- the read routes --------------------------------------------------

@@ -1,5 +1,6 @@
 """The project's aiohttp server: health checks, metrics, the publishing API
 and the routes adapters bring (Telegram's webhook)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ One `Metrics` is built by the composition root and handed to the HTTP app
 handling, the delivery workers. Each instance owns its registry, so several
 apps (tests, several bots in one process) never share or clash over series.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,20 +28,27 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.commands = Counter(
-            "explainer_commands_total", "Commands handled, by platform and command.",
-            ["platform", "command"], registry=self.registry,
+            "explainer_commands_total",
+            "Commands handled, by platform and command.",
+            ["platform", "command"],
+            registry=self.registry,
         )
         self.deliveries = Counter(
             "explainer_deliveries_total",
             "Push attempts by platform and outcome (sent, rate_limited, refused, moved, failed, ...).",
-            ["platform", "outcome"], registry=self.registry,
+            ["platform", "outcome"],
+            registry=self.registry,
         )
         self.delivery_latency = Histogram(
-            "explainer_delivery_latency_seconds", "Time from a story's publish to its push being sent, by platform.",
-            ["platform"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "explainer_delivery_latency_seconds",
+            "Time from a story's publish to its push being sent, by platform.",
+            ["platform"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "explainer_delivery_queue_depth", "Deliveries waiting to be sent (pending rows), read at scrape time.",
+            "explainer_delivery_queue_depth",
+            "Deliveries waiting to be sent (pending rows), read at scrape time.",
             registry=self.registry,
         )
 

@@ -2,6 +2,7 @@
 `GET /api/openapi.json`. The limits are those of `content.stories.drafts` (a test
 compares them with its validation model, and schemathesis checks the running
 server against this document)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,7 +40,14 @@ def _object(properties: dict[str, Any], required: list[str] | None = None, **ext
 
 
 def _text(max_length: int, description: str, pattern: str = HAS_TEXT, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern, "description": description, **extra}
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": pattern,
+        "description": description,
+        **extra,
+    }
 
 
 def _counts() -> dict[str, Any]:
@@ -49,9 +57,13 @@ def _counts() -> dict[str, Any]:
 STORY_IN = _object(
     {
         "slug": {
-            "type": "string", "nullable": True, "minLength": 1, "maxLength": SLUG_MAX, "pattern": SLUG_PATTERN,
+            "type": "string",
+            "nullable": True,
+            "minLength": 1,
+            "maxLength": SLUG_MAX,
+            "pattern": SLUG_PATTERN,
             "description": "Lowercase letters, digits and single hyphens. Default: derived from the title. "
-                           "A slug that exists updates that story (and pushes nothing).",
+            "A slug that exists updates that story (and pushes nothing).",
         },
         "title": _text(200, "The headline; at most 200 characters once trimmed."),
         "summary": _text(
@@ -61,25 +73,34 @@ STORY_IN = _object(
         ),
         "category": _text(40, "E.g. AI, Tech."),
         "published_at": {
-            "type": "string", "format": "date-time",
+            "type": "string",
+            "format": "date-time",
             "description": "ISO 8601 date and time; without an offset it is taken as UTC.",
         },
         "tags": {
-            "type": "array", "minItems": 1, "maxItems": 10,
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 10,
             "items": _text(40, "A tag as shown (e.g. Elon Musk, xAI); `#xAI`, `xai` and `XAI` are one tag.", HAS_ALNUM),
         },
         "url": {
-            "type": "string", "nullable": True, "maxLength": 500, "pattern": URL_PATTERN,
+            "type": "string",
+            "nullable": True,
+            "maxLength": 500,
+            "pattern": URL_PATTERN,
             "description": "The full article. Default: SITE_URL/stories/<slug>.",
         },
         "terms": {
-            "type": "array", "maxItems": 20, "description": "Glossary entries the story explains.",
+            "type": "array",
+            "maxItems": 20,
+            "description": "Glossary entries the story explains.",
             "items": _object(
                 {
                     "term": _text(80, "The term, e.g. distillation.", HAS_ALNUM),
                     "definition": _text(400, "One sentence."),
                     "aliases": {
-                        "type": "array", "maxItems": 10,
+                        "type": "array",
+                        "maxItems": 10,
                         "items": {"type": "string", "maxLength": 80, "pattern": HAS_ALNUM},
                     },
                 },
@@ -87,20 +108,26 @@ STORY_IN = _object(
             ),
         },
         "body": {
-            "type": "string", "maxLength": 50_000,
+            "type": "string",
+            "maxLength": 50_000,
             "description": "The full explainer in Markdown: a lead paragraph, then `##` sections.",
         },
     },
     required=["title", "summary", "category", "published_at", "tags"],
     description="A story, as in a story file's front matter plus its Markdown `body`." + NO_NUL,
     example={
-        "title": "Musk says xAI \"partly\" used distillation of OpenAI models",
+        "title": 'Musk says xAI "partly" used distillation of OpenAI models',
         "summary": "Testifying in his lawsuit against OpenAI, Elon Musk said xAI partly distilled OpenAI models to train Grok.",
         "category": "AI",
         "published_at": "2026-04-30T17:30:00Z",
         "tags": ["Elon Musk", "xAI", "OpenAI"],
-        "terms": [{"term": "distillation", "definition": "Querying a model many times to copy its behaviour into another model.",
-                   "aliases": ["model distillation"]}],
+        "terms": [
+            {
+                "term": "distillation",
+                "definition": "Querying a model many times to copy its behaviour into another model.",
+                "aliases": ["model distillation"],
+            }
+        ],
         "body": "Lead paragraph.\n\n## A section\n\nMore.",
     },
 )
@@ -147,9 +174,10 @@ SCHEMAS: dict[str, Any] = {
             "by_status": _counts(),
             "by_platform": {"type": "object", "additionalProperties": _counts()},
             "failures": {
-                "type": "array", "maxItems": 100,
+                "type": "array",
+                "maxItems": 100,
                 "description": "Pushes that will not be sent (failed after retries, or skipped: the chat refused the bot); "
-                               "the oldest 100.",
+                "the oldest 100.",
                 "items": _object(
                     {
                         "platform": {"type": "string"},
@@ -166,7 +194,10 @@ SCHEMAS: dict[str, Any] = {
     "InvalidField": _object(
         {
             "error": {"type": "string"},
-            "field": {"type": "string", "description": "e.g. title, tags[2], terms[0].definition, limit; `story` for the whole body"},
+            "field": {
+                "type": "string",
+                "description": "e.g. title, tags[2], terms[0].definition, limit; `story` for the whole body",
+            },
             "problem": {"type": "string"},
         }
     ),
@@ -177,7 +208,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ["ok", "unavailable"]},
             "database": {"type": "string", "enum": ["ok", "down"]},
             "adapters": {
-                "type": "object", "additionalProperties": {"type": "string", "enum": ["ok", "down"]},
+                "type": "object",
+                "additionalProperties": {"type": "string", "enum": ["ok", "down"]},
                 "description": "Each chat platform's connection (present when the runtime reports adapters).",
             },
         },
@@ -186,7 +218,10 @@ SCHEMAS: dict[str, Any] = {
 }
 
 SLUG_PARAMETER = {
-    "name": "slug", "in": "path", "required": True, "example": "musk-xai-distillation-testimony",
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "example": "musk-xai-distillation-testimony",
     "schema": {"type": "string", "maxLength": SLUG_MAX, "pattern": SLUG_PATTERN},
     "description": "A story's slug; anything else is answered 404 like an unknown slug.",
 }
@@ -203,7 +238,7 @@ def openapi_document() -> dict[str, Any]:
             "title": "explainer-bot",
             "version": "1",
             "description": "The newsroom bot's HTTP API: publish stories (pushed to the chats following their tags), "
-                           "read them back, follow their deliveries; health and metrics.",
+            "read them back, follow their deliveries; health and metrics.",
         },
         "paths": {
             "/api/stories": {
@@ -217,9 +252,15 @@ def openapi_document() -> dict[str, Any]:
                         "content": {JSON: {"schema": _ref("StoryIn")}},
                     },
                     "responses": {
-                        "201": _json(_ref("Published"), "Created; its pushes are queued.",
-                                     {"Location": {"schema": {"type": "string"}, "required": True}}),
-                        "200": _json(_ref("Published"), "The slug existed: the story was updated or unchanged; nothing is pushed."),
+                        "201": _json(
+                            _ref("Published"),
+                            "Created; its pushes are queued.",
+                            {"Location": {"schema": {"type": "string"}, "required": True}},
+                        ),
+                        "200": _json(
+                            _ref("Published"),
+                            "The slug existed: the story was updated or unchanged; nothing is pushed.",
+                        ),
                         "400": _json(_ref("Error"), "Malformed JSON."),
                         "401": _json(_ref("Error"), "No bearer token, or the wrong one.", UNAUTHORIZED_HEADERS),
                         "403": _json(_ref("Error"), "Publishing is disabled: API_TOKEN is not set on the server."),
@@ -231,10 +272,19 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listStories",
                     "summary": "The newest stories, optionally on one tag",
                     "parameters": [
-                        {"name": "limit", "in": "query", "required": False,
-                         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-                        {"name": "tag", "in": "query", "required": False, "schema": {"type": "string"},
-                         "description": "A tag in any spelling: `xAI`, `#xai`, `Elon Musk`, `ElonMusk`."},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                        },
+                        {
+                            "name": "tag",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "A tag in any spelling: `xAI`, `#xai`, `Elon Musk`, `ElonMusk`.",
+                        },
                     ],
                     "responses": {
                         "200": _json(_ref("StoryList"), "Newest first."),
@@ -256,7 +306,10 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getDeliveries",
                     "summary": "How a story's pushes are going: counts by status and platform, and the undelivered",
                     "parameters": [SLUG_PARAMETER],
-                    "responses": {"200": _json(_ref("Deliveries"), "The story's delivery rows, counted."), "404": UNKNOWN_STORY},
+                    "responses": {
+                        "200": _json(_ref("Deliveries"), "The story's delivery rows, counted."),
+                        "404": UNKNOWN_STORY,
+                    },
                 }
             },
             "/api/openapi.json": {
@@ -283,7 +336,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "explainer_commands_total, explainer_deliveries_total, "
-                                           "explainer_delivery_latency_seconds, explainer_delivery_queue_depth.",
+                            "explainer_delivery_latency_seconds, explainer_delivery_queue_depth.",
                             "content": {
                                 "text/plain": {"schema": {"type": "string"}},
                                 "application/openmetrics-text": {"schema": {"type": "string"}},
@@ -296,7 +349,11 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "API_TOKEN, as `Authorization: Bearer <API_TOKEN>`."}
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "API_TOKEN, as `Authorization: Bearer <API_TOKEN>`.",
+                }
             },
         },
     }

@@ -1,5 +1,6 @@
 """The python-telegram-bot Application: its configuration and its handlers.
 It is started by hand beside the aiohttp server (`adapters.telegram.runner`)."""
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,13 @@ class TelegramConfig:
 
 def build_application(config: TelegramConfig, bridge: TelegramBridge) -> Application:
     # Answers and pushes go over aiohttp (see request.py); the one long poll stays on httpx.
-    builder = (ApplicationBuilder().token(config.token).base_url(config.base_url).concurrent_updates(64)
-               .request(AiohttpRequest()))
+    builder = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .concurrent_updates(64)
+        .request(AiohttpRequest())
+    )
     if config.mode == "webhook":
         builder = builder.updater(None)
     application = builder.build()

@@ -5,6 +5,7 @@ addressed to one bot in a group, how admins are found out, and how a channel
 is named from a private chat and what Telegram says of it (the core decides
 what a user may do there). What the commands mean is the core's.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,7 +89,8 @@ class ChannelFinder:
             return NoPlace(Problem.PERSON, word)
         shown = f"@{chat.username}" if chat.username else (chat.title or word)
         return Place(
-            chat_ref(chat), shown,
+            chat_ref(chat),
+            shown,
             caller_is_admin=partial(_admin_status, self._bot, chat.id, self._user_id),
             bot_lacks=partial(_bot_lacks, self._bot, chat),
         )
@@ -187,7 +189,9 @@ class TelegramBridge:
             if len(out.texts) == 1:
                 try:
                     await query.edit_message_text(
-                        out.texts[0], parse_mode=ParseMode.HTML, reply_markup=out.markup,
+                        out.texts[0],
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=out.markup,
                         link_preview_options=LinkPreviewOptions(is_disabled=not out.preview),
                     )
                     return
@@ -203,7 +207,8 @@ class TelegramBridge:
         for result in await self._commands.inline(query.query):
             text = render_html(result.message)[0]
             content = InputTextMessageContent(
-                text, parse_mode=ParseMode.HTML,
+                text,
+                parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=not result.message.link_preview),
             )
             results.append(InlineQueryResultArticle(result.id, result.title, content, description=result.description))
@@ -243,8 +248,12 @@ class TelegramBridge:
 async def _send_once(bot: Bot, chat_id: int, text: str, markup, preview: bool) -> None:  # noqa: ANN001
     options = LinkPreviewOptions(is_disabled=not preview)
     try:
-        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options)
+        await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options
+        )
     except RetryAfter as exc:
         wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
         await asyncio.sleep(min(float(wait), MAX_REPLY_WAIT))
-        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options)
+        await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options
+        )

@@ -5,6 +5,7 @@ own tags, so a split between spans (or inside one span's text) can never
 leave a tag open. Telegram counts length in UTF-16 code units of the text
 after parsing, so that is what is counted here.
 """
+
 from __future__ import annotations
 
 import html
@@ -47,7 +48,10 @@ def span_html(span: Span) -> str:
 
 
 def _styled(spans: tuple[Span, ...], **style: bool) -> list[Span]:
-    return [Span(s.text, s.bold or style.get("bold", False), s.italic or style.get("italic", False), s.code, s.url) for s in spans]
+    return [
+        Span(s.text, s.bold or style.get("bold", False), s.italic or style.get("italic", False), s.code, s.url)
+        for s in spans
+    ]
 
 
 def _units(block: Block) -> list[list[Span]]:

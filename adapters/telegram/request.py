@@ -7,6 +7,7 @@ connection pool does work per open connection on every request: measured with
 against under 1 ms on aiohttp. Everything above the transport (the Bot's
 methods, its errors, its parsing of answers) stays python-telegram-bot's.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,15 @@ def _given(value: object, default: float | None) -> float | None:
 
 
 class AiohttpRequest(BaseRequest):
-    def __init__(self, connections: int = 256, connect_timeout: float = 5.0, read_timeout: float = 5.0,
-                 write_timeout: float = 5.0, media_write_timeout: float = 20.0, pool_timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        connections: int = 256,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 5.0,
+        write_timeout: float = 5.0,
+        media_write_timeout: float = 20.0,
+        pool_timeout: float = 1.0,
+    ) -> None:
         self._connections = connections
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout

@@ -5,6 +5,7 @@ to the project's own aiohttp server (see `webhook_route`), which checks the
 secret header and hands them to the Application's queue; PTB's own webhook
 server is not used, so one port serves the API and Telegram.
 """
+
 from __future__ import annotations
 
 import hmac

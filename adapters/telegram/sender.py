@@ -1,5 +1,6 @@
 """Pushes to Telegram chats (sent, edited in place, deleted), with Telegram's
 answers turned into the core's outcomes."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,14 @@ from content.delivery.port import Target
 from content.messages import Message
 
 # Bad requests that mean the chat is gone for the bot, not that the message was wrong.
-_GONE = ("chat not found", "bot was kicked", "bot is not a member", "user is deactivated", "need administrator rights", "have no rights to send")
+_GONE = (
+    "chat not found",
+    "bot was kicked",
+    "bot is not a member",
+    "user is deactivated",
+    "need administrator rights",
+    "have no rights to send",
+)
 # An edit that changes nothing: the message already shows what it should.
 _NOT_MODIFIED = "message is not modified"
 # A delete of a message that is already gone has nothing left to do.
@@ -123,7 +131,7 @@ class TelegramSender:
                     shown.append(target.message_ids[i])
                 else:  # the new version is longer: the rest goes out as new messages
                     shown.append(await self._post(target, part))
-            for surplus in target.message_ids[len(parts):]:
+            for surplus in target.message_ids[len(parts) :]:
                 await self._remove_part(target, surplus)
         except TelegramError as exc:
             return outcome_of(exc)

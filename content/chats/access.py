@@ -6,6 +6,7 @@ found, in these terms; the core decides from them what is allowed and says
 why not (`content.commands.places`). Facts that cost the platform a request
 are async callables, asked only when a decision needs them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

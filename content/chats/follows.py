@@ -1,4 +1,5 @@
 """The write side of what chats follow (their lifecycle is `content.chats.lifecycle`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ class Follows:
     async def follow(self, chat: ChatRef, tag_ids: list[int]) -> Change:
         async with self._sessions.begin() as session:
             chat_id = await ensure_in(session, chat)
-            had = set((await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars())
+            had = set(
+                (await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars()
+            )
             new = [t for t in dict.fromkeys(tag_ids) if t not in had]
             if new:
                 await session.execute(
@@ -39,9 +42,13 @@ class Follows:
         """Stop following `tag_ids`, or everything when None."""
         async with self._sessions.begin() as session:
             chat_id = await ensure_in(session, chat)
-            had = set((await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars())
+            had = set(
+                (await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars()
+            )
             wanted = list(had) if tag_ids is None else list(dict.fromkeys(tag_ids))
             gone = [t for t in wanted if t in had]
             if gone:
-                await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id, Subscription.tag_id.in_(gone)))
+                await session.execute(
+                    delete(Subscription).where(Subscription.chat_id == chat_id, Subscription.tag_id.in_(gone))
+                )
             return Change(tuple(gone), tuple(t for t in wanted if t not in had))

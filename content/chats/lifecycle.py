@@ -9,6 +9,7 @@ follow for when it comes back; and a platform that gives a chat a new id
 with it. Command handling, delivery and the adapters' reply paths all go
 through these.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, select, update
@@ -88,7 +89,9 @@ class Chats:
         """The bot is used in the chat again: bring it back, with its threads.
         A read only, in the usual case."""
         async with self._sessions() as session:
-            inactive = (await session.execute(select(Chat.id).where(_whole_chat(chat), Chat.active.is_(False)).limit(1))).first()
+            inactive = (
+                await session.execute(select(Chat.id).where(_whole_chat(chat), Chat.active.is_(False)).limit(1))
+            ).first()
             if inactive is not None:
                 await session.execute(update(Chat).where(_whole_chat(chat)).values(active=True))
                 await session.commit()

@@ -1,4 +1,5 @@
 """A chat as the platform names it: the core's handle on a place it answers or pushes to."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Reading the stories: /latest, /story, /search, /tags, and the buttons on their answers."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -50,7 +51,13 @@ async def story(services: Services, request: Request) -> Reply:
     catalog = services.catalog
     wanted = request.arguments.text("slug").strip().rstrip("/").rsplit("/", 1)[-1].lower()  # a pasted link works too
     if not wanted:
-        return refusal("Which story? Give its slug, e.g. ", Span("/story SLUG", code=True), "; ", Span("/latest", code=True), " shows them.")
+        return refusal(
+            "Which story? Give its slug, e.g. ",
+            Span("/story SLUG", code=True),
+            "; ",
+            Span("/latest", code=True),
+            " shows them.",
+        )
     detail = await catalog.story(wanted) if is_slug(wanted) else None
     if detail is not None:
         return answer(story_detail(detail))

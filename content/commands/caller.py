@@ -1,4 +1,5 @@
 """Who asks, where, as the adapter saw it."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

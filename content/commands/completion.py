@@ -1,4 +1,5 @@
 """Choices offered while a user fills in a command's option (Discord's autocomplete)."""
+
 from __future__ import annotations
 
 from content.commands.matching import rank

@@ -5,6 +5,7 @@ back), counts the command, looks it up in the registry, parses typed text
 into the arguments typed options give, lets `places` decide whether the
 caller may run it where it acts, and calls its handler.
 """
+
 from __future__ import annotations
 
 import re
@@ -142,7 +143,9 @@ class Commands:
                 return Reply()
             if verdict is Verdict.WARN:
                 wait = self._flood.retry_in(who)
-                return refusal(f"Slow down: that's more than {self._flood.limit} commands in {self._flood.window:g} seconds. Try again in {wait} s.")
+                return refusal(
+                    f"Slow down: that's more than {self._flood.limit} commands in {self._flood.window:g} seconds. Try again in {wait} s."
+                )
         await self._chats.reactivate(caller.chat)
         return None
 

@@ -4,6 +4,7 @@ The first command over the limit is answered once with a "slow down"; the
 rest are ignored until the window has room again. Kept in memory per
 process: a flood is a burst from one user, which lands on one process.
 """
+
 from __future__ import annotations
 
 import time

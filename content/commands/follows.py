@@ -3,6 +3,7 @@
 They act on `request.chat`: the caller's chat, or another one it named, once
 `content.commands.places` has let the caller act there.
 """
+
 from __future__ import annotations
 
 from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags
@@ -15,7 +16,16 @@ from content.replies.text import answer, notice, paragraph_lines, refusal, tag_n
 async def subscriptions(services: Services, request: Request) -> Reply:
     followed = await services.catalog.followed(request.chat)
     if not followed:
-        return answer(notice("This chat follows no tags yet. Try ", Span("/subscribe xAI", code=True), "; ", Span("/tags", code=True), " lists them all.", private=False))
+        return answer(
+            notice(
+                "This chat follows no tags yet. Try ",
+                Span("/subscribe xAI", code=True),
+                "; ",
+                Span("/tags", code=True),
+                " lists them all.",
+                private=False,
+            )
+        )
     return answer(notice(f"This chat follows {tag_names(followed)}.", private=False))
 
 
@@ -34,7 +44,9 @@ async def subscribe(services: Services, request: Request) -> Reply:
             added = tag_names([by_id[i] for i in change.changed])
             lines.append((Span(f"Subscribed to {added}. New stories tagged {added} will arrive here."),))
         if change.unchanged:
-            lines.append((Span(f"Already following {tag_names([by_id[i] for i in change.unchanged])}; nothing to do."),))
+            lines.append(
+                (Span(f"Already following {tag_names([by_id[i] for i in change.unchanged])}; nothing to do."),)
+            )
     lines.extend(unknown)
     return answer(Message(paragraph_lines(*lines), private=not found))
 
@@ -65,4 +77,6 @@ async def unsubscribe(services: Services, request: Request) -> Reply:
 
 
 def _which_tag(verb: str) -> Reply:
-    return refusal("Which tag? For example ", Span(f"/{verb} xAI", code=True), "; ", Span("/tags", code=True), " lists them.")
+    return refusal(
+        "Which tag? For example ", Span(f"/{verb} xAI", code=True), "; ", Span("/tags", code=True), " lists them."
+    )

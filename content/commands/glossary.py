@@ -1,4 +1,5 @@
 """/explain: a term in one sentence, and the stories that explain it."""
+
 from __future__ import annotations
 
 from content.commands.matching import closest_term, similar_terms

@@ -1,4 +1,5 @@
 """/start and /help: what the bot does, and its commands as the registry lists them."""
+
 from __future__ import annotations
 
 from content.commands.spec import Request, Services

@@ -1,4 +1,5 @@
 """Answers offered while a user types the bot's name in any chat."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,10 +43,19 @@ async def inline_results(services: Services, query: str, limit: int) -> list[Inl
         for term_id in term_ids[: max(1, limit // 2)]:
             term = await catalog.term(term_id)
             if term is not None:
-                results.append(InlineResult(f"t{term.id}", term.name, shorten(term.definition, 120), term_entry(term, buttons=False)))
+                results.append(
+                    InlineResult(
+                        f"t{term.id}", term.name, shorten(term.definition, 120), term_entry(term, buttons=False)
+                    )
+                )
         stories = await catalog.stories_by_id(await services.search.story_ids(typed, limit=limit - len(results)))
     for story in stories:
         results.append(
-            InlineResult(f"s{story.id}", story.title, shorten(story.summary, 120), Message((story_card(story),), link_preview=True))
+            InlineResult(
+                f"s{story.id}",
+                story.title,
+                shorten(story.summary, 120),
+                Message((story_card(story),), link_preview=True),
+            )
         )
     return results[:limit]

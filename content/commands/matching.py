@@ -1,4 +1,5 @@
 """What users type, matched against the catalog's tags and terms, typos and all."""
+
 from __future__ import annotations
 
 from typing import TypeVar
@@ -76,7 +77,9 @@ def similar_terms(index: KeyIndex, key: str) -> list[tuple[int, str]]:
     # Keys hold no spaces, so a substring test ("typed part of it") plus a
     # plain ratio (near misses) does what WRatio would at a tenth of the cost.
     inside = sorted((k for k in index.terms if key in k), key=len)[:8]
-    close = [m for m, _score, _ in process.extract(key, index.terms.keys(), scorer=fuzz.ratio, limit=8, score_cutoff=65)]
+    close = [
+        m for m, _score, _ in process.extract(key, index.terms.keys(), scorer=fuzz.ratio, limit=8, score_cutoff=65)
+    ]
     names: dict[int, str] = {}
     for match in inside + close:
         term_id, name = index.terms[match]

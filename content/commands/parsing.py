@@ -6,6 +6,7 @@ xAI`); a leading or trailing whole number is the COUNT (`/latest 3 xai`,
 `/latest xai 3`); the words left are the one text argument. Range checks are
 the handlers': they clamp with a note rather than refuse.
 """
+
 from __future__ import annotations
 
 import re

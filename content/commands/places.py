@@ -7,6 +7,7 @@ list what it follows; one that starts pushes also needs the bot to be able to
 post there. The facts come from the adapters (`content.chats.access`); the
 words are said here, once.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -4,6 +4,7 @@ Every menu is built from here: /help, Telegram's command menu, Discord's
 slash commands with their typed options. A new command is a handler module
 and an entry below.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,32 +20,53 @@ _CHANNEL = Argument("channel", ArgKind.PLACE, "", "The channel (default: this on
 
 SPECS: tuple[CommandSpec, ...] = (
     CommandSpec(
-        "latest", "The newest stories, optionally on one tag", browse.latest,
-        (Argument("count", ArgKind.COUNT, "N", f"How many stories (1-{LATEST_MAX})", minimum=1, maximum=LATEST_MAX),
-         Argument("tag", ArgKind.TAG, "TAG", "Only stories with this tag")),
+        "latest",
+        "The newest stories, optionally on one tag",
+        browse.latest,
+        (
+            Argument("count", ArgKind.COUNT, "N", f"How many stories (1-{LATEST_MAX})", minimum=1, maximum=LATEST_MAX),
+            Argument("tag", ArgKind.TAG, "TAG", "Only stories with this tag"),
+        ),
     ),
     CommandSpec(
-        "story", "One story's full explainer", browse.story,
+        "story",
+        "One story's full explainer",
+        browse.story,
         (Argument("slug", ArgKind.STORY, "SLUG", "The story (type to search)", required=True),),
     ),
     CommandSpec(
-        "explain", "A term explained, with the stories about it", glossary.explain,
+        "explain",
+        "A term explained, with the stories about it",
+        glossary.explain,
         (Argument("term", ArgKind.TERM, "TERM", "A term, e.g. distillation", required=True),),
     ),
     CommandSpec(
-        "search", "Search the stories", browse.search,
+        "search",
+        "Search the stories",
+        browse.search,
         (Argument("query", ArgKind.WORDS, "WORDS", "Words to look for", required=True),),
     ),
     CommandSpec("tags", "The tags, and which ones this chat follows", browse.tags),
     CommandSpec(
-        "subscribe", "Get new stories on these tags here", follows.subscribe,
-        (Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, or several separated by commas", required=True), _CHANNEL),
+        "subscribe",
+        "Get new stories on these tags here",
+        follows.subscribe,
+        (
+            Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, or several separated by commas", required=True),
+            _CHANNEL,
+        ),
         effect=Effect.STARTS_PUSHES,
     ),
     CommandSpec(
-        "unsubscribe", "Stop getting stories on these tags", follows.unsubscribe,
-        (Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, several separated by commas, or all", required=True), _CHANNEL),
-        usage="TAG[, TAG...] | all", effect=Effect.CHANGES,
+        "unsubscribe",
+        "Stop getting stories on these tags",
+        follows.unsubscribe,
+        (
+            Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, several separated by commas, or all", required=True),
+            _CHANNEL,
+        ),
+        usage="TAG[, TAG...] | all",
+        effect=Effect.CHANGES,
     ),
     CommandSpec("subscriptions", "The tags this chat follows", follows.subscriptions, (_CHANNEL,)),
     CommandSpec("help", "What the bot does and its commands", help.help),

@@ -3,6 +3,7 @@
 The registry lists commands in these terms; the text parser, the dispatcher,
 /help and every platform's menu read them, so a command is described once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -47,8 +48,12 @@ class Completion(StrEnum):
     STORY = "story"
 
 
-_COMPLETED_FROM = {ArgKind.TAG: Completion.TAG, ArgKind.TAGS: Completion.TAG, ArgKind.TERM: Completion.TERM,
-                   ArgKind.STORY: Completion.STORY}
+_COMPLETED_FROM = {
+    ArgKind.TAG: Completion.TAG,
+    ArgKind.TAGS: Completion.TAG,
+    ArgKind.TERM: Completion.TERM,
+    ArgKind.STORY: Completion.STORY,
+}
 
 
 @dataclass(frozen=True, slots=True)

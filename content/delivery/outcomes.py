@@ -1,5 +1,6 @@
 """What a platform answered to one job (a send, an edit, a delete): the
 outcomes the adapters' senders translate their platform's answers and errors into."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

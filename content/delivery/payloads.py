@@ -1,5 +1,6 @@
 """What a job puts in the chat: a story's push, sent or edited into place,
 rendered once per story for every chat."""
+
 from __future__ import annotations
 
 from content.delivery.status import JobKind

@@ -1,4 +1,5 @@
 """How often and how late a failed push is tried again."""
+
 from __future__ import annotations
 
 import random
@@ -15,4 +16,3 @@ class RetryPolicy:
         # Exponential with full jitter, so a burst of failures does not come back at once.
         ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
         return random.uniform(ceiling / 2, ceiling)
-

@@ -1,4 +1,5 @@
 """The port the adapters implement: how a platform's sender sends, edits and deletes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

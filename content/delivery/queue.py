@@ -9,6 +9,7 @@ the same row. An edit or a delete is claimed only once the send it acts on is
 done and after every earlier job on that send, so a chat sees a story's
 changes in the order they were made.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,8 +61,16 @@ class Job:
 
     def at(self, chat: ChatRef) -> Job:
         """The same job aimed at the chat under another id."""
-        return Job(self.id, self.kind, self.story_id, self.chat_id, Target(chat, self.target.message_ids),
-                   self.attempts, self.created_at, self.acts_on)
+        return Job(
+            self.id,
+            self.kind,
+            self.story_id,
+            self.chat_id,
+            Target(chat, self.target.message_ids),
+            self.attempts,
+            self.created_at,
+            self.acts_on,
+        )
 
 
 _earlier = aliased(Delivery, name="earlier")
@@ -72,8 +81,9 @@ _IN_ORDER = or_(
     Delivery.acts_on_id.is_(None),
     and_(
         exists().where(_send.id == Delivery.acts_on_id, _send.status.not_in(UNFINISHED)),
-        ~exists().where(_earlier.acts_on_id == Delivery.acts_on_id, _earlier.id < Delivery.id,
-                        _earlier.status.in_(UNFINISHED)),
+        ~exists().where(
+            _earlier.acts_on_id == Delivery.acts_on_id, _earlier.id < Delivery.id, _earlier.status.in_(UNFINISHED)
+        ),
     ),
 )
 
@@ -102,7 +112,11 @@ class DeliveryQueue:
             .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
             .order_by(Delivery.next_attempt_at, Delivery.id),
             select(Delivery.id)
-            .where(Delivery.platform == platform, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+            .where(
+                Delivery.platform == platform,
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.next_attempt_at <= now,
+            )
             .where(_IN_ORDER)
             .order_by(Delivery.next_attempt_at, Delivery.id),
         ]
@@ -137,18 +151,39 @@ class DeliveryQueue:
             )
             ids = list(taken.scalars())
             rows = await session.execute(
-                select(Delivery.id, Delivery.kind, Delivery.story_id, Delivery.chat_id, Delivery.attempts,
-                       Delivery.created_at, Delivery.acts_on_id, _send.message_ids,
-                       Chat.platform, Chat.platform_chat_id, Chat.kind.label("chat_kind"), Chat.title, Chat.thread_id)
+                select(
+                    Delivery.id,
+                    Delivery.kind,
+                    Delivery.story_id,
+                    Delivery.chat_id,
+                    Delivery.attempts,
+                    Delivery.created_at,
+                    Delivery.acts_on_id,
+                    _send.message_ids,
+                    Chat.platform,
+                    Chat.platform_chat_id,
+                    Chat.kind.label("chat_kind"),
+                    Chat.title,
+                    Chat.thread_id,
+                )
                 .join(Chat, Chat.id == Delivery.chat_id)
                 .outerjoin(_send, _send.id == Delivery.acts_on_id)
                 .where(Delivery.id.in_(ids))
                 .order_by(Delivery.id)
             )
             return [
-                Job(r.id, r.kind, r.story_id, r.chat_id,
-                    Target(ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id), r.message_ids or ()),
-                    r.attempts, r.created_at, r.acts_on_id)
+                Job(
+                    r.id,
+                    r.kind,
+                    r.story_id,
+                    r.chat_id,
+                    Target(
+                        ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id), r.message_ids or ()
+                    ),
+                    r.attempts,
+                    r.created_at,
+                    r.acts_on_id,
+                )
                 for r in rows.all()
             ]
 
@@ -162,13 +197,26 @@ class DeliveryQueue:
         now = utcnow()
         sends = select(
             literal(kind, type_=Delivery.kind.type).label("kind"),
-            _send.story_id, _send.chat_id, _send.platform, _send.id.label("acts_on_id"),
+            _send.story_id,
+            _send.chat_id,
+            _send.platform,
+            _send.id.label("acts_on_id"),
             literal(DeliveryStatus.PENDING, type_=Delivery.status.type).label("status"),
             literal(0).label("attempts"),
             literal(now, type_=Delivery.next_attempt_at.type).label("next_attempt_at"),
             literal(now, type_=Delivery.created_at.type).label("created_at"),
         ).where(_send.story_id == story_id, _send.kind == JobKind.SEND, _send.status.not_in(UNDELIVERED))
-        columns = ["kind", "story_id", "chat_id", "platform", "acts_on_id", "status", "attempts", "next_attempt_at", "created_at"]
+        columns = [
+            "kind",
+            "story_id",
+            "chat_id",
+            "platform",
+            "acts_on_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        ]
         result = await session.execute(insert(Delivery).from_select(columns, sends))
         return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
@@ -198,8 +246,14 @@ class DeliveryQueue:
         finished = (
             update(table)
             .where(table.c.id == bindparam("job_id"))
-            .values(status=DeliveryStatus.SENT, platform_message_id=bindparam("first"), message_ids=bindparam("ids"),
-                    sent_at=now, lease_until=None, last_error=None)
+            .values(
+                status=DeliveryStatus.SENT,
+                platform_message_id=bindparam("first"),
+                message_ids=bindparam("ids"),
+                sent_at=now,
+                lease_until=None,
+                last_error=None,
+            )
         )
         shown = (
             update(table)
@@ -207,15 +261,23 @@ class DeliveryQueue:
             .values(platform_message_id=bindparam("first"), message_ids=bindparam("ids"))
         )
         async with self._sessions.begin() as session:
-            await session.execute(finished, [{"job_id": job.id, "first": ids[0] if ids else None, "ids": ids}
-                                             for job, ids in done])
-            changed = [{"send_id": job.acts_on, "first": ids[0] if ids else None, "ids": ids}
-                       for job, ids in done if job.acts_on is not None]
+            await session.execute(
+                finished, [{"job_id": job.id, "first": ids[0] if ids else None, "ids": ids} for job, ids in done]
+            )
+            changed = [
+                {"send_id": job.acts_on, "first": ids[0] if ids else None, "ids": ids}
+                for job, ids in done
+                if job.acts_on is not None
+            ]
             if changed:
                 await session.execute(shown, changed)
 
     async def later(self, job: Job, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
-        values: dict[str, Any] = {"status": DeliveryStatus.PENDING, "next_attempt_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.PENDING,
+            "next_attempt_at": utcnow() + timedelta(seconds=delay),
+            "lease_until": None,
+        }
         if error is not None:
             values["last_error"] = error[:MAX_ERROR]
         if not count_attempt:  # a 429 is the platform's pace, not a failure of this job

@@ -5,6 +5,7 @@ about 30/s overall, 1/s per chat, 20/min per group or channel). A message
 waits for its slot without holding up messages to other chats, and a 429
 pauses the whole platform for the time the platform asked.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,12 @@ class RateLimiter:
     # sends the first and the next are at least n / per_second and this margin apart.
     WINDOW_MARGIN = 0.03  # seconds
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.limits = limits
         self._clock = clock
         self._sleep = sleep

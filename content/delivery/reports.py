@@ -2,6 +2,7 @@
 story's pushes are going. Plain views out, no ORM objects; the story queries
 are the catalog's own, so the API and the commands list stories alike.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,7 +69,9 @@ class Reports:
             ).all()
             failures = (
                 await session.execute(
-                    select(Chat.platform, Chat.platform_chat_id, Delivery.status, Delivery.attempts, Delivery.last_error)
+                    select(
+                        Chat.platform, Chat.platform_chat_id, Delivery.status, Delivery.attempts, Delivery.last_error
+                    )
                     .join(Chat, Chat.id == Delivery.chat_id)
                     .where(Delivery.story_id == story_id, Delivery.status.in_(UNDELIVERED))
                     .order_by(Delivery.id)
@@ -91,4 +94,8 @@ class Reports:
     async def queue_depth(self) -> int:
         """Deliveries waiting to be sent (pending rows, due or backing off)."""
         async with self._sessions() as session:
-            return (await session.execute(select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.PENDING))).scalar_one()
+            return (
+                await session.execute(
+                    select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.PENDING)
+                )
+            ).scalar_one()

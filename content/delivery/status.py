@@ -1,4 +1,5 @@
 """The states a delivery row goes through, and the kinds of work the queue carries."""
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -6,6 +6,7 @@ What a platform answers comes back as one of the outcomes in
 `content.delivery.outcomes`; the adapters' senders translate their platform's
 errors into them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -273,7 +274,9 @@ class DeliveryWorker:
                 await self._flush_or_log()
         elif isinstance(outcome, RateLimited):
             self.limiter.pause(outcome.retry_after)
-            await self.queue.later(job, outcome.retry_after, f"rate limited for {outcome.retry_after:g} s", count_attempt=False)
+            await self.queue.later(
+                job, outcome.retry_after, f"rate limited for {outcome.retry_after:g} s", count_attempt=False
+            )
             self.wake.set()
         elif isinstance(outcome, Refused):
             await self.queue.refused(job, outcome.reason)

@@ -4,6 +4,7 @@ There is no alembic.ini: `explainer-bot migrate` (and start-up) passes the
 open connection in `config.attributes`, so the same code serves SQLite and
 PostgreSQL with the engine the application already built.
 """
+
 from alembic import context
 
 from content.models import Base

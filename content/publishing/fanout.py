@@ -6,6 +6,7 @@ ON CONFLICT on the sends' unique key, so nothing is ever queued twice). No
 Python loop over subscribers: a fan-out to half a million chats is one
 statement.
 """
+
 from __future__ import annotations
 
 from typing import cast
@@ -44,11 +45,14 @@ def fanout_statement(session: AsyncSession, story_id: int, tag_ids: tuple[int, .
         # chats go through the indexes in order, not at random.
         .order_by(Subscription.chat_id)
     )
-    return cast(Insert, (
-        insert_for(session, Delivery)
-        .from_select(_COLUMNS, followers)
-        .on_conflict_do_nothing(index_elements=["story_id", "chat_id"], index_where=SEND_ONLY)
-    ))
+    return cast(
+        Insert,
+        (
+            insert_for(session, Delivery)
+            .from_select(_COLUMNS, followers)
+            .on_conflict_do_nothing(index_elements=["story_id", "chat_id"], index_where=SEND_ONLY)
+        ),
+    )
 
 
 async def queue_fanout(session: AsyncSession, story_id: int, tag_ids: tuple[int, ...]) -> int:

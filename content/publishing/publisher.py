@@ -4,6 +4,7 @@ In one transaction: the story is saved and, when it is new, its sends are
 queued (`content.publishing.fanout`). A re-publish of the same slug updates
 the story and queues nothing.
 """
+
 from __future__ import annotations
 
 import logging

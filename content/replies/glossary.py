@@ -1,4 +1,5 @@
 """A glossary term as a neutral message."""
+
 from __future__ import annotations
 
 from content.messages import Action, Block, Button, Card, Message, Span, heading, para
@@ -17,5 +18,9 @@ def term_entry(term: TermView, corrected_from: str | None = None, *, buttons: bo
     if term.stories:
         blocks.append(heading("Explained in"))
         blocks.append(story_links(term.stories))
-    rows = tuple((Button(f"Read: {shorten(s.title, BUTTON_LABEL)}", Action.STORY, s.slug),) for s in term.stories[:3]) if buttons else ()
+    rows = (
+        tuple((Button(f"Read: {shorten(s.title, BUTTON_LABEL)}", Action.STORY, s.slug),) for s in term.stories[:3])
+        if buttons
+        else ()
+    )
     return Message((Card(title=term.name, blocks=tuple(blocks), accent="glossary"),), buttons=rows)

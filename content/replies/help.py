@@ -1,4 +1,5 @@
 """The help text as a neutral message."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +12,11 @@ def help_message(commands: Sequence[tuple[str, str]], intro: bool) -> Message:
     blocks: list[Block] = []
     if intro:
         blocks.append(Heading((Span("Explainer bot", bold=True),)))
-        blocks.append(para("The latest AI and tech stories, simplified for humans: each one reads in about 30 seconds. Follow a tag and new stories on it arrive here as they are published."))
+        blocks.append(
+            para(
+                "The latest AI and tech stories, simplified for humans: each one reads in about 30 seconds. Follow a tag and new stories on it arrive here as they are published."
+            )
+        )
     else:
         blocks.append(heading("Commands"))
     # A description is a menu's sentence; after the colon it reads on in lower case.

@@ -1,4 +1,5 @@
 """Stories as neutral messages: cards, lists, the full explainer, search results, the push."""
+
 from __future__ import annotations
 
 from content.messages import (
@@ -63,7 +64,10 @@ def story_detail(detail: StoryDetail) -> Message:
 
 def story_links(links: tuple[StoryLink, ...] | list[StoryLink]) -> BulletList:
     return BulletList(
-        tuple((Span(link.title, bold=True), Span(f" ({day(link.published_at)}) "), Span(f"/story {link.slug}", code=True)) for link in links)
+        tuple(
+            (Span(link.title, bold=True), Span(f" ({day(link.published_at)}) "), Span(f"/story {link.slug}", code=True))
+            for link in links
+        )
     )
 
 

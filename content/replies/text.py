@@ -1,4 +1,5 @@
 """Small pieces every answer is made of: dates, shortened text, hashtags, notices, suggestions."""
+
 from __future__ import annotations
 
 from datetime import datetime

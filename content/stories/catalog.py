@@ -1,4 +1,5 @@
 """The read side: queries that return views of stories, tags and terms."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,7 +67,9 @@ class Catalog:
                     for row in (await session.execute(select(Tag.id, Tag.key, Tag.name, Tag.story_count))).all()
                 }
                 terms: dict[str, tuple[int, str]] = {}
-                for term_id, key, name in (await session.execute(select(TermAlias.term_id, TermAlias.key, TermAlias.name))).all():
+                for term_id, key, name in (
+                    await session.execute(select(TermAlias.term_id, TermAlias.key, TermAlias.name))
+                ).all():
                     terms[key] = (term_id, name)
                 for term_id, key, name in (await session.execute(select(Term.id, Term.key, Term.name))).all():
                     terms[key] = (term_id, name)
@@ -91,8 +94,14 @@ class Catalog:
                 tags[story_id].append(name)
         return [
             StoryView(
-                row.id, row.slug, row.title, row.summary, row.category, row.published_at,
-                self._url(row.slug, row.url), tuple(tags[row.id]),
+                row.id,
+                row.slug,
+                row.title,
+                row.summary,
+                row.category,
+                row.published_at,
+                self._url(row.slug, row.url),
+                tuple(tags[row.id]),
             )
             for row in rows
         ]
@@ -156,7 +165,11 @@ class Catalog:
             row = (await session.execute(select(Term.id, Term.name, Term.definition).where(Term.id == term_id))).first()
             if row is None:
                 return None
-            aliases = (await session.execute(select(TermAlias.name).where(TermAlias.term_id == term_id).order_by(TermAlias.name))).scalars()
+            aliases = (
+                await session.execute(
+                    select(TermAlias.name).where(TermAlias.term_id == term_id).order_by(TermAlias.name)
+                )
+            ).scalars()
             links = (
                 await session.execute(
                     select(Story.slug, Story.title, Story.published_at)
@@ -171,7 +184,11 @@ class Catalog:
     # ----- tags and chats -----------------------------------------------
     async def tags(self) -> list[TagView]:
         async with self._sessions() as session:
-            rows = (await session.execute(select(Tag.id, Tag.key, Tag.name, Tag.story_count).order_by(Tag.story_count.desc(), Tag.name))).all()
+            rows = (
+                await session.execute(
+                    select(Tag.id, Tag.key, Tag.name, Tag.story_count).order_by(Tag.story_count.desc(), Tag.name)
+                )
+            ).all()
             return [TagView(*row) for row in rows]
 
     async def followed(self, chat: ChatRef) -> list[TagView]:
@@ -181,8 +198,11 @@ class Catalog:
                     select(Tag.id, Tag.key, Tag.name, Tag.story_count)
                     .join(Subscription, Subscription.tag_id == Tag.id)
                     .join(Chat, Chat.id == Subscription.chat_id)
-                    .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id,
-                           Chat.thread_id == (chat.thread_id or ""))
+                    .where(
+                        Chat.platform == chat.platform,
+                        Chat.platform_chat_id == chat.chat_id,
+                        Chat.thread_id == (chat.thread_id or ""),
+                    )
                     .order_by(Tag.name)
                 )
             ).all()

@@ -4,6 +4,7 @@ Everything a newsroom hands in passes through `story_from_mapping`, whether it
 comes from a file or (later) from the HTTP API, so both refuse the same things
 with the same words: the source, the field and the problem.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -106,7 +107,9 @@ class _Story(BaseModel):
             try:
                 moment = datetime.fromisoformat(value.strip())
             except ValueError:
-                raise ValueError(f"{value[:40]!r} is not an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)") from None
+                raise ValueError(
+                    f"{value[:40]!r} is not an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)"
+                ) from None
         else:
             raise ValueError("must be an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)")
         if moment.tzinfo is None:
@@ -223,7 +226,9 @@ def parse_story_text(text: str, source: str) -> StoryDraft:
         problem = " ".join(str(exc).split())[:200]
         raise StoryFileError(source, "front matter", f"not valid YAML: {problem}") from None
     if not post.metadata:
-        raise StoryFileError(source, "front matter", "missing: a story file starts with a '---' block holding title, summary, ...")
+        raise StoryFileError(
+            source, "front matter", "missing: a story file starts with a '---' block holding title, summary, ..."
+        )
     if "body" in post.metadata:
         raise StoryFileError(source, "body", "unknown key (the body is the Markdown after the front matter)")
     return story_from_mapping({**post.metadata, "body": post.content}, source)

@@ -1,5 +1,6 @@
 """Story files and folders loaded through the writer (or a publisher): a refused
 file is reported with its field and problem, and the others go on."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -34,7 +35,9 @@ class StoryImporter:
     def __init__(self, writer: StoryWriter) -> None:
         self._writer = writer
 
-    async def import_paths(self, paths: list[Path], save: Callable[[StoryDraft], Awaitable[Any]] | None = None) -> ImportReport:
+    async def import_paths(
+        self, paths: list[Path], save: Callable[[StoryDraft], Awaitable[Any]] | None = None
+    ) -> ImportReport:
         """Every story file under `paths`, checked, then saved (or handed to `save`,
         e.g. `Publisher.publish`, whose results the report lists)."""
         save = save or self._writer.save
@@ -47,7 +50,9 @@ class StoryImporter:
                 report.errors.append(error)
                 continue
             if draft.slug in seen:
-                report.errors.append(StoryFileError(str(path), "slug", f"{draft.slug!r} is also the slug of {seen[draft.slug]}"))
+                report.errors.append(
+                    StoryFileError(str(path), "slug", f"{draft.slug!r} is also the slug of {seen[draft.slug]}")
+                )
                 continue
             seen[draft.slug] = str(path)
             report.saved.append(await save(draft))

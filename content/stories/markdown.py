@@ -3,6 +3,7 @@
 Raw HTML is off: `<b>` in a story is shown as the four characters it is, by
 every renderer, because it never becomes anything but plain text here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -96,7 +97,9 @@ def parse_body(markdown: str) -> Body:
             if token.tag in ("h1", "h2"):
                 sections.append((title, []))
             elif inline:
-                out().append(Heading(tuple(Span(s.text, bold=True, italic=s.italic, code=s.code, url=s.url) for s in inline)))
+                out().append(
+                    Heading(tuple(Span(s.text, bold=True, italic=s.italic, code=s.code, url=s.url) for s in inline))
+                )
             i += 3
             continue
         if kind in ("bullet_list_open", "ordered_list_open"):

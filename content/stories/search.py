@@ -4,6 +4,7 @@ SQLite uses the FTS5 index (bm25, the headline weighted most); PostgreSQL the
 weighted tsvector with a GIN index. What the user typed never reaches either
 query language as syntax: it is cut into words first, and only words go in.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """What the read side returns: plain, immutable views, no ORM objects."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

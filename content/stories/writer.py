@@ -4,6 +4,7 @@ A save is one transaction: the story, its tags, its glossary terms and their
 aliases, and the catalog version readers use to refresh their caches. Saving
 the same draft twice writes nothing the second time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class SaveOutcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"  # the same content again: nothing written
+
 
 # The bundled sample stories, loaded into an empty database on first start.
 SAMPLE_LIBRARY = Path(__file__).parents[1] / "library"
@@ -97,7 +99,9 @@ class StoryWriter:
         return tag_ids
 
     async def _link_terms(self, session: AsyncSession, story_id: int, draft: StoryDraft) -> None:
-        old_ids = set((await session.execute(select(StoryTerm.term_id).where(StoryTerm.story_id == story_id))).scalars())
+        old_ids = set(
+            (await session.execute(select(StoryTerm.term_id).where(StoryTerm.story_id == story_id))).scalars()
+        )
         await session.execute(delete(StoryTerm).where(StoryTerm.story_id == story_id))
         new_ids: set[int] = set()
         for entry in draft.terms:

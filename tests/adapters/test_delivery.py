@@ -1,5 +1,6 @@
 """Push delivery end to end: the queue, the worker and python-telegram-bot against the fake
 Bot API server, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,15 @@ from content.stories.drafts import StoryDraft
 from tests.fakes.telegram import FakeTelegram
 
 STORY = StoryDraft(
-    slug="breaking", title="Breaking: a <new> model & more", summary="Short & sweet.", category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc), tags=("xAI", "OpenAI"), url=None, terms=(), body="Lead.",
+    slug="breaking",
+    title="Breaking: a <new> model & more",
+    summary="Short & sweet.",
+    category="AI",
+    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    tags=("xAI", "OpenAI"),
+    url=None,
+    terms=(),
+    body="Lead.",
 )
 
 
@@ -63,7 +71,14 @@ class Rig:
 
     async def rows(self) -> list:
         async with self.core.sessions() as session:
-            query = select(Delivery.status, Delivery.attempts, Delivery.last_error, Chat.platform_chat_id, Chat.active, Delivery.platform_message_id).join(Chat, Chat.id == Delivery.chat_id)
+            query = select(
+                Delivery.status,
+                Delivery.attempts,
+                Delivery.last_error,
+                Chat.platform_chat_id,
+                Chat.active,
+                Delivery.platform_message_id,
+            ).join(Chat, Chat.id == Delivery.chat_id)
             return (await session.execute(query)).all()
 
 
@@ -76,8 +91,11 @@ async def rig(core: Core) -> AsyncIterator[Rig]:
     pushes = AiohttpRequest()
     await pushes.initialize()
     worker = DeliveryWorker(
-        DeliveryQueue(core.sessions, lease_seconds=30), TelegramSender(bot, pushes), RateLimiter(Limits(1000.0)),
-        Payloads(core.catalog), RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+        DeliveryQueue(core.sessions, lease_seconds=30),
+        TelegramSender(bot, pushes),
+        RateLimiter(Limits(1000.0)),
+        Payloads(core.catalog),
+        RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
     )
     try:
         yield Rig(core, fake, worker)
@@ -203,7 +221,9 @@ async def test_an_expired_lease_is_claimed_again(rig: Rig) -> None:
     (taken,) = await queue.claim("telegram", 10)  # a worker that dies right after claiming
     assert await queue.claim("telegram", 10) == []  # leased: nobody else takes it
     async with rig.core.sessions.begin() as session:  # its lease runs out
-        await session.execute(update(Delivery).where(Delivery.id == taken.id).values(lease_until=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(Delivery).where(Delivery.id == taken.id).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
     await rig.drain()
     assert len(rig.fake.sent(1)) == 1
 

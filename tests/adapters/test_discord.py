@@ -4,6 +4,7 @@ The fake enforces Discord's limits (content, embeds, components, the 3 s
 deadline, channel permissions), so a wrong message fails here; every message
 must also carry allowed_mentions that ping no one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,8 +93,11 @@ async def running(database_url: str, guild_ids: tuple[int, ...]) -> AsyncIterato
     await fake.start()
     world(fake)
     core = await empty_core(
-        database_url, discord_bot_token=fake.token, discord_api_base_url=f"{fake.url}/api/v10",
-        discord_gateway_url=fake.ws_url, discord_guild_ids=guild_ids,
+        database_url,
+        discord_bot_token=fake.token,
+        discord_api_base_url=f"{fake.url}/api/v10",
+        discord_gateway_url=fake.ws_url,
+        discord_guild_ids=guild_ids,
     )
     await core.prepare()
     runner = await start_bot(core, fake)
@@ -132,7 +136,18 @@ def ephemeral(data: dict) -> bool:
 
 async def test_commands_are_synced_with_default_permissions(dc: Harness) -> None:
     commands = {c["name"]: c for c in dc.fake.commands[GUILD]}
-    assert set(commands) == {"latest", "story", "explain", "search", "tags", "subscribe", "unsubscribe", "subscriptions", "help", "about"}
+    assert set(commands) == {
+        "latest",
+        "story",
+        "explain",
+        "search",
+        "tags",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "help",
+        "about",
+    }
     for name in ("subscribe", "unsubscribe"):
         assert int(commands[name]["default_member_permissions"]) == fakes.MANAGE_CHANNELS
     assert commands["latest"]["default_member_permissions"] is None
@@ -267,7 +282,14 @@ async def test_buttons_work_after_a_restart(dc: Harness) -> None:
     assert "expired" in text_of(answer) and ephemeral(answer)
 
 
-BAD = ["@everyone", "<@123> <@&456> @here", "**bold** __under__ `code` ||spoiler||", "<b>x</b> & y", "'; DROP TABLE tags; --", "x" * 150]
+BAD = [
+    "@everyone",
+    "<@123> <@&456> @here",
+    "**bold** __under__ `code` ||spoiler||",
+    "<b>x</b> & y",
+    "'; DROP TABLE tags; --",
+    "x" * 150,
+]
 
 
 async def test_bad_input_through_discord_pings_no_one_and_stays_in_limits(dc: Harness) -> None:
@@ -311,8 +333,12 @@ async def test_shards_split_between_processes(database_url: str) -> None:
     try:
         for shard in (0, 1):
             core = await empty_core(
-                database_url, discord_bot_token=fake.token, discord_api_base_url=f"{fake.url}/api/v10",
-                discord_gateway_url=fake.ws_url, discord_shard_count=2, discord_shard_ids=(shard,),
+                database_url,
+                discord_bot_token=fake.token,
+                discord_api_base_url=f"{fake.url}/api/v10",
+                discord_gateway_url=fake.ws_url,
+                discord_shard_count=2,
+                discord_shard_ids=(shard,),
             )
             await core.prepare(seed=shard == 0)
             runner = build_discord(core)
@@ -337,8 +363,15 @@ async def test_pushes_reach_channels_and_dms_and_a_lost_channel_is_deactivated(d
     await dc.core.follows.follow(ChatRef("discord", str(DM), "private"), [xai.id])  # as /subscribe in the DM does
     (worker,) = build_workers(dc.core, [DiscordSender(dc.runner.client)])
     draft = StoryDraft(
-        slug="push-test", title="A push with @everyone **in** it", summary="Short <b>&</b> sweet.", category="AI",
-        published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.",
+        slug="push-test",
+        title="A push with @everyone **in** it",
+        summary="Short <b>&</b> sweet.",
+        category="AI",
+        published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
     )
     assert (await dc.core.publisher.publish(draft)).deliveries_queued == 2
     while await worker.run_once():
@@ -356,9 +389,15 @@ async def test_pushes_reach_channels_and_dms_and_a_lost_channel_is_deactivated(d
     while await worker.run_once():
         pass
     async with dc.core.sessions() as session:
-        unsent = dict((await session.execute(
-            select(Chat.platform_chat_id, Delivery.status).join(Chat, Chat.id == Delivery.chat_id).where(Delivery.status != "sent")
-        )).all())
+        unsent = dict(
+            (
+                await session.execute(
+                    select(Chat.platform_chat_id, Delivery.status)
+                    .join(Chat, Chat.id == Delivery.chat_id)
+                    .where(Delivery.status != "sent")
+                )
+            ).all()
+        )
         active = (await session.execute(select(Chat.active).where(Chat.platform_chat_id == str(GENERAL)))).scalar_one()
     assert unsent == {str(GENERAL): "skipped"} and active is False
     assert dc.fake.messages(DM)[-1]["embeds"][0]["title"] == "Second"
@@ -383,8 +422,15 @@ async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(dc: 
     await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI"})
     (worker,) = build_workers(dc.core, [DiscordSender(dc.runner.client)])
     draft = StoryDraft(
-        slug="edit-test", title="Before the correction", summary="Short.", category="AI",
-        published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.",
+        slug="edit-test",
+        title="Before the correction",
+        summary="Short.",
+        category="AI",
+        published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
     )
     published = await dc.core.publisher.publish(draft)
     while await worker.run_once():

@@ -1,6 +1,7 @@
 """The HTTP API end to end: the app served on 127.0.0.1 by aiohttp's test
 server, on SQLite and PostgreSQL, with real HTTP requests (and schemathesis
 checking the server against its own OpenAPI document)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,13 @@ def story(**changes: Any) -> dict[str, Any]:
         "category": "AI",
         "published_at": "2026-05-02T09:00:00Z",
         "tags": ["xAI", "OpenAI"],
-        "terms": [{"term": "context window", "definition": "How much text a model reads at once.", "aliases": ["context length"]}],
+        "terms": [
+            {
+                "term": "context window",
+                "definition": "How much text a model reads at once.",
+                "aliases": ["context length"],
+            }
+        ],
         "body": "xAI released Grok 5.\n\n## What changed\n\nMore context.",
     }
     data.update(changes)
@@ -44,7 +51,9 @@ def story(**changes: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def serving(core: Core, token: str | None = TOKEN, adapters: Mapping[str, Callable[[], bool]] | None = None) -> AsyncIterator[TestClient]:
+async def serving(
+    core: Core, token: str | None = TOKEN, adapters: Mapping[str, Callable[[], bool]] | None = None
+) -> AsyncIterator[TestClient]:
     """The app as the runtime builds it (bot.composition.build_http_app), served on 127.0.0.1."""
     core.settings = core.settings.model_copy(update={"api_token": SecretStr(token) if token else None})
     async with TestServer(build_http_app(core, adapters=adapters), host="127.0.0.1") as server:
@@ -106,12 +115,18 @@ async def test_deliveries_queued_counts_each_following_chat_once(core: Core) -> 
 
         async with core.sessions.begin() as session:
             c1 = (await session.execute(select(Chat.id).where(Chat.platform_chat_id == "c1"))).scalar_one()
-            await session.execute(update(Delivery).where(Delivery.chat_id == c1).values(status="failed", attempts=5, last_error="HTTP 500"))
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.chat_id == c1)
+                .values(status="failed", attempts=5, last_error="HTTP 500")
+            )
             await session.execute(update(Delivery).where(Delivery.chat_id != c1).values(status="sent"))
         report = await (await client.get("/api/stories/grok-5/deliveries")).json()
         assert report["by_status"] == {"pending": 0, "sending": 0, "sent": 1, "failed": 1, "skipped": 0}
         assert report["by_platform"]["test"]["failed"] == 1
-        assert report["failures"] == [{"platform": "test", "chat_id": "c1", "status": "failed", "attempts": 5, "error": "HTTP 500"}]
+        assert report["failures"] == [
+            {"platform": "test", "chat_id": "c1", "status": "failed", "attempts": 5, "error": "HTTP 500"}
+        ]
 
         quiet = await (await client.get("/api/stories/what-is-a-context-window/deliveries")).json()
         assert quiet["total"] == 0 and quiet["by_platform"] == {} and quiet["failures"] == []
@@ -147,7 +162,13 @@ REFUSED: list[tuple[str, Any, dict[str, str], int, str | None]] = [
     ("a number for a date", story(published_at=20260502), AUTH, 422, "published_at"),
     ("bad slug", story(slug="Not A Slug"), AUTH, 422, "slug"),
     ("bad url", story(url="ftp://example.com/x"), AUTH, 422, "url"),
-    ("term with an unknown key", story(terms=[{"term": "a", "definition": "b", "see": "c"}]), AUTH, 422, "terms[0].see"),
+    (
+        "term with an unknown key",
+        story(terms=[{"term": "a", "definition": "b", "see": "c"}]),
+        AUTH,
+        422,
+        "terms[0].see",
+    ),
     ("NUL in the body", story(body="a\u0000b"), AUTH, 422, "body"),
     ("a lone surrogate", story(title="a\ud800b"), AUTH, 422, "title"),
     ("a tag too long once normalised", story(tags=["\ufdfa" * 5]), AUTH, 422, "tags"),
@@ -162,7 +183,9 @@ async def test_every_refused_request_writes_nothing(core: Core) -> None:
     async with serving(core) as client:
         for name, payload, headers, status, field in REFUSED:
             if isinstance(payload, bytes):
-                answer = await client.post("/api/stories", data=payload, headers={**headers, "Content-Type": "application/json"})
+                answer = await client.post(
+                    "/api/stories", data=payload, headers={**headers, "Content-Type": "application/json"}
+                )
             else:
                 answer = await client.post("/api/stories", json=payload, headers=headers)
             assert answer.status == status, name
@@ -184,7 +207,7 @@ async def test_every_refused_request_writes_nothing(core: Core) -> None:
 
         async def chunks() -> AsyncIterator[bytes]:
             for start in range(0, len(big), 64 * 1024):
-                yield big[start:start + 64 * 1024]
+                yield big[start : start + 64 * 1024]
 
         answer = await client.post("/api/stories", data=chunks(), headers={**AUTH, "Content-Type": "application/json"})
         assert answer.status == 413
@@ -264,12 +287,20 @@ async def test_health_reports_the_database_and_each_adapter(core: Core) -> None:
     async with serving(core, adapters=adapters) as client:
         answer = await client.get("/healthz")
         assert answer.status == 200
-        assert await answer.json() == {"status": "ok", "database": "ok", "adapters": {"telegram": "ok", "discord": "ok"}}
+        assert await answer.json() == {
+            "status": "ok",
+            "database": "ok",
+            "adapters": {"telegram": "ok", "discord": "ok"},
+        }
 
         connected["discord"] = False
         answer = await client.get("/healthz")
         assert answer.status == 503
-        assert await answer.json() == {"status": "unavailable", "database": "ok", "adapters": {"telegram": "ok", "discord": "down"}}
+        assert await answer.json() == {
+            "status": "unavailable",
+            "database": "ok",
+            "adapters": {"telegram": "ok", "discord": "down"},
+        }
 
     def broken() -> bool:
         raise RuntimeError("gateway gone")
@@ -362,19 +393,34 @@ def _schemathesis(base_url: str, examples: int) -> int:
     )
 
     schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json")
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_headers_conformance, response_schema_conformance, ignored_auth]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        ignored_auth,
+    ]
     calls = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         has_inputs = bool(list(operation.iter_parameters())) or bool(operation.body)
-        modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE) if has_inputs else (
-            schemathesis.GenerationMode.POSITIVE,)
+        modes = (
+            (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+            if has_inputs
+            else (schemathesis.GenerationMode.POSITIVE,)
+        )
         for mode in modes:
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples if has_inputs else 1, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples if has_inputs else 1,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case: schemathesis.Case) -> None:
                 nonlocal calls
                 calls += 1
@@ -390,7 +436,12 @@ async def test_the_server_does_what_its_openapi_document_says(core: Core) -> Non
         document = await (await client.get("/api/openapi.json")).json()
         assert document["openapi"].startswith("3.")
         assert set(document["paths"]) == {
-            "/api/stories", "/api/stories/{slug}", "/api/stories/{slug}/deliveries", "/api/openapi.json", "/healthz", "/metrics",
+            "/api/stories",
+            "/api/stories/{slug}",
+            "/api/stories/{slug}/deliveries",
+            "/api/openapi.json",
+            "/healthz",
+            "/metrics",
         }
         assert document["paths"]["/api/stories"]["post"]["security"] == [{"bearer": []}]
         # schemathesis speaks HTTP synchronously: from a thread, to the server on this loop.
@@ -415,7 +466,9 @@ async def test_several_apps_each_with_their_own_metrics(core: Core) -> None:
                     assert answer.status == 200
                     assert "explainer_delivery_queue_depth 0.0" in await answer.text()
         # A scrape while the database is away still answers; the depth is unknown (NaN).
-        away = build_app(lambda: asyncio.sleep(0), api=PublishingApi(core.publisher, DatabaseAway(core.sessions, core.catalog), None))
+        away = build_app(
+            lambda: asyncio.sleep(0), api=PublishingApi(core.publisher, DatabaseAway(core.sessions, core.catalog), None)
+        )
         async with TestServer(away, host="127.0.0.1") as server:
             async with session.get(server.make_url("/metrics")) as answer:
                 assert answer.status == 200

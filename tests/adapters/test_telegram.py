@@ -3,6 +3,7 @@
 The fake enforces Telegram's rules (HTML parsing, lengths, callback data,
 answers to callbacks and inline queries), so any wrong message fails here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -208,10 +209,23 @@ async def test_inline_mode_offers_terms_and_stories(tg: Harness) -> None:
 
 
 BAD_INPUT = [
-    "/explain ", "/latest " + "x" * 1000, "/explain " + "a" * 1000, "/explain \x07\x1b[31m<red>",
-    "/explain <b>bold</b> & <i>", "/search *bold* `code` @everyone", "/subscribe '; DROP TABLE tags; --",
-    "/search \" OR 1=1 --", "/story ../../etc/passwd", "/latest -5", "/explain &amp; &lt;", "/story <a href='x'>",
-    "/subscribe <script>", "/nosuch", "/", "/explain 🤖🤖🤖", "/search " + "é" * 150,
+    "/explain ",
+    "/latest " + "x" * 1000,
+    "/explain " + "a" * 1000,
+    "/explain \x07\x1b[31m<red>",
+    "/explain <b>bold</b> & <i>",
+    "/search *bold* `code` @everyone",
+    "/subscribe '; DROP TABLE tags; --",
+    '/search " OR 1=1 --',
+    "/story ../../etc/passwd",
+    "/latest -5",
+    "/explain &amp; &lt;",
+    "/story <a href='x'>",
+    "/subscribe <script>",
+    "/nosuch",
+    "/",
+    "/explain 🤖🤖🤖",
+    "/search " + "é" * 150,
 ]
 
 
@@ -225,18 +239,32 @@ async def test_bad_input_through_telegram_never_breaks_the_html(tg: Harness) -> 
 
 
 async def save(core: Core, **fields: object) -> str:
-    draft = StoryDraft(**{
-        "slug": "sample", "title": "Sample", "summary": "Short.", "category": "Tech",
-        "published_at": datetime(2026, 11, 25, 12, tzinfo=timezone.utc), "tags": ("xAI",), "url": None,
-        "terms": (TermDraft("sample term", "A term."),), "body": "Lead.", **fields,
-    })
+    draft = StoryDraft(
+        **{
+            "slug": "sample",
+            "title": "Sample",
+            "summary": "Short.",
+            "category": "Tech",
+            "published_at": datetime(2026, 11, 25, 12, tzinfo=timezone.utc),
+            "tags": ("xAI",),
+            "url": None,
+            "terms": (TermDraft("sample term", "A term."),),
+            "body": "Lead.",
+            **fields,
+        }
+    )
     await core.writer.save(draft)
     return draft.slug
 
 
 async def test_markup_characters_in_a_story_are_shown_as_text(tg: Harness) -> None:
     title = 'Models < 10B & "small" > big <b>'
-    slug = await save(tg.core, slug="markup-story", title=title, body="Lead with <i>tags</i> & ampersands.\n\n## A <section> & \"more\"\n\nR&D < 5 > 3 'quotes'")
+    slug = await save(
+        tg.core,
+        slug="markup-story",
+        title=title,
+        body="Lead with <i>tags</i> & ampersands.\n\n## A <section> & \"more\"\n\nR&D < 5 > 3 'quotes'",
+    )
     (story,) = await tg.say(PRIVATE, ADA, f"/story {slug}")
     assert title in story.text
     assert "Lead with <i>tags</i> & ampersands." in story.text and "R&D < 5 > 3 'quotes'" in story.text
@@ -312,8 +340,12 @@ async def test_webhook_mode_accepts_the_right_secret_only(database_url: str) -> 
     port = free_port()
     hook = f"http://127.0.0.1:{port}/telegram/hook"
     core = await started(
-        database_url, fake, telegram_mode="webhook", telegram_webhook_url=hook,
-        telegram_webhook_secret="s3cret_token", api_port=port,
+        database_url,
+        fake,
+        telegram_mode="webhook",
+        telegram_webhook_url=hook,
+        telegram_webhook_secret="s3cret_token",
+        api_port=port,
     )
     stop = asyncio.Event()
     server = asyncio.create_task(serve(core, console=False, stop=stop))
@@ -323,7 +355,17 @@ async def test_webhook_mode_accepts_the_right_secret_only(database_url: str) -> 
         fake.send_text(PRIVATE, ADA, "/latest 1")
         await fake.wait_for(lambda c: len(fake.sent(PRIVATE)) >= 1)
         assert fake.sent(PRIVATE)[0].text.count("Read more") == 1
-        update = {"update_id": 999, "message": {"message_id": 5, "date": 0, "chat": {"id": PRIVATE, "type": "private"}, "from": {"id": ADA, "is_bot": False, "first_name": "Eve"}, "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        update = {
+            "update_id": 999,
+            "message": {
+                "message_id": 5,
+                "date": 0,
+                "chat": {"id": PRIVATE, "type": "private"},
+                "from": {"id": ADA, "is_bot": False, "first_name": "Eve"},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
         async with aiohttp.ClientSession() as session:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
                 async with session.post(hook, json=update, headers=headers) as answer:

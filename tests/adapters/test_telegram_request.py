@@ -1,5 +1,6 @@
 """The aiohttp transport under python-telegram-bot: forms, files, timeouts and network errors
 arrive as python-telegram-bot's own errors, so the sender's mapping of them holds."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,11 @@ async def server() -> AsyncIterator[tuple[str, list[dict]]]:
         if request.content_type == "multipart/form-data":
             fields = {}
             async for part in await request.multipart():
-                fields[part.name] = {"filename": part.filename, "type": part.headers.get("Content-Type"),
-                                     "data": (await part.read()).decode()}
+                fields[part.name] = {
+                    "filename": part.filename,
+                    "type": part.headers.get("Content-Type"),
+                    "data": (await part.read()).decode(),
+                }
         else:
             fields = dict(await request.post())
         seen.append({"method": name, "fields": fields, "agent": request.headers.get("User-Agent", "")})
@@ -40,11 +44,23 @@ async def server() -> AsyncIterator[tuple[str, list[dict]]]:
             await asyncio.sleep(2)
             return _ok(True)
         if name == "sendDocument":
-            return _ok({"message_id": 8, "date": 0, "chat": {"id": int(fields["chat_id"]["data"]), "type": "private"},
-                        "document": {"file_id": "f", "file_unique_id": "u"}})
+            return _ok(
+                {
+                    "message_id": 8,
+                    "date": 0,
+                    "chat": {"id": int(fields["chat_id"]["data"]), "type": "private"},
+                    "document": {"file_id": "f", "file_unique_id": "u"},
+                }
+            )
         if name == "sendMessage":
-            return _ok({"message_id": 7, "date": 0, "chat": {"id": int(fields["chat_id"]), "type": "private"},
-                        "text": fields["text"]})
+            return _ok(
+                {
+                    "message_id": 7,
+                    "date": 0,
+                    "chat": {"id": int(fields["chat_id"]), "type": "private"},
+                    "text": fields["text"],
+                }
+            )
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 
     app = web.Application()

@@ -1,5 +1,6 @@
 """The layers stay apart: nothing in content/ imports a platform or an adapter, and
 the adapters never reach into the composition root."""
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,10 @@ def imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("import_module", "__import__"):
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+            "import_module",
+            "__import__",
+        ):
             if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 names.add(node.args[0].value)
     return names
@@ -40,7 +44,9 @@ def test_core_imports_no_platform_library_or_adapter() -> None:
 
 def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:
     (tmp_path / "content").mkdir()
-    (tmp_path / "content" / "leak.py").write_text("from telegram import Bot\nimport adapters.console\nimport aiohttp.web\n")
+    (tmp_path / "content" / "leak.py").write_text(
+        "from telegram import Bot\nimport adapters.console\nimport aiohttp.web\n"
+    )
     assert len(offenders(tmp_path / "content")) == 3
 
 

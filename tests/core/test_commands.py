@@ -1,4 +1,5 @@
 """Every command of the table, through the core, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,16 @@ async def ask(core: Core, line: str, caller=PRIVATE):  # noqa: ANN001
 async def test_start_and_help_list_every_command(core: Core) -> None:
     for line in ("/start", "/help", "/help@SomeBot"):
         text = plain(await ask(core, line))
-        for command in ("/latest", "/story", "/explain", "/search", "/tags", "/subscribe", "/unsubscribe", "/subscriptions"):
+        for command in (
+            "/latest",
+            "/story",
+            "/explain",
+            "/search",
+            "/tags",
+            "/subscribe",
+            "/unsubscribe",
+            "/subscriptions",
+        ):
             assert command in text, (line, command)
     assert "30 seconds" in plain(await ask(core, "/start"))
 
@@ -82,7 +92,13 @@ async def test_more_button_pages_on(core: Core) -> None:
 
 
 async def test_forged_buttons_get_a_polite_answer(core: Core) -> None:
-    for action, argument in (("more", "x:y"), ("more", "5:nosuchtag"), ("story", "<b>"), ("delete", "all"), ("more", "99999999:")):
+    for action, argument in (
+        ("more", "x:y"),
+        ("more", "5:nosuchtag"),
+        ("story", "<b>"),
+        ("delete", "all"),
+        ("more", "99999999:"),
+    ):
         reply = await core.commands.press(PRIVATE, action, argument)
         assert "expired" in plain(reply), (action, argument)
         assert not only(reply).replaces_pressed  # a refusal never overwrites the list
@@ -115,16 +131,29 @@ async def test_story_by_pasted_link_and_unknown_slug(core: Core) -> None:
 
 
 async def test_explain_matches_case_hash_punctuation_alias_typo_and_phrases(core: Core) -> None:
-    for typed in ("distillation", "Distillation", "#DISTILLATION", "distillation?!", "knowledge distillation", "distilation", "distillaton"):
+    for typed in (
+        "distillation",
+        "Distillation",
+        "#DISTILLATION",
+        "distillation?!",
+        "knowledge distillation",
+        "distilation",
+        "distillaton",
+    ):
         (card,) = cards(await ask(core, f"/explain {typed}"))
         assert card.title == "distillation", typed
         assert "copy its behaviour into another model" in plain(await ask(core, f"/explain {typed}"))
     corrected = plain(await ask(core, "/explain distilation"))
     assert "Showing “distillation” for “distilation”" in corrected
     assert DISTILLATION in corrected
-    for typed, name in (("RAG", "retrieval-augmented generation"), ("context window", "context window"),
-                        ("Context-Window", "context window"), ("rlhf", "reinforcement learning from human feedback"),
-                        ("large language models", "large language model"), ("LLM", "large language model")):
+    for typed, name in (
+        ("RAG", "retrieval-augmented generation"),
+        ("context window", "context window"),
+        ("Context-Window", "context window"),
+        ("rlhf", "reinforcement learning from human feedback"),
+        ("large language models", "large language model"),
+        ("LLM", "large language model"),
+    ):
         (card,) = cards(await ask(core, f"/explain {typed}"))
         assert card.title == name, typed
 
@@ -184,7 +213,10 @@ async def test_subscribe_spellings_are_one_tag_and_second_time_is_harmless(core:
     assert "Subscribed to #Google, #OpenAI" in both or "Subscribed to #OpenAI, #Google" in both
     spaced = plain(await ask(core, "/subscribe nvidia meta"))
     assert "#Nvidia" in spaced and "#Meta" in spaced
-    assert plain(await ask(core, "/subscriptions")) == "This chat follows #ElonMusk, #Google, #Meta, #Nvidia, #OpenAI, #xAI."
+    assert (
+        plain(await ask(core, "/subscriptions"))
+        == "This chat follows #ElonMusk, #Google, #Meta, #Nvidia, #OpenAI, #xAI."
+    )
 
 
 async def test_unknown_tag_is_refused_with_suggestions_and_not_created(core: Core) -> None:
@@ -234,7 +266,7 @@ async def test_bad_input_gets_short_answers(core: Core) -> None:
         "/explain <b>bold</b>": "No explainer for “<b>bold</b>”",
         "/search *bold* `code` @everyone": "Results for “*bold* `code` @everyone”",
         "/subscribe '; DROP TABLE tags; --": "no tag",
-        "/search \" OR 1=1 --": None,
+        '/search " OR 1=1 --': None,
         "/story ../../etc/passwd": "No story",
         "/latest -5": "between 1 and 10",
         "/latest 99999999999999999999": "no tag",

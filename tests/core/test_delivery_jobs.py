@@ -1,5 +1,6 @@
 """Jobs of several kinds in one queue: a send per (story, chat), edits and deletes
 that follow it in order, each claimed, leased and recorded like a send."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -25,8 +26,15 @@ from content.models import Delivery, utcnow
 from content.stories.drafts import StoryDraft
 
 DRAFT = StoryDraft(
-    slug="jobs", title="Jobs of a kind", summary="Sent, then edited, then deleted.", category="AI",
-    published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.",
+    slug="jobs",
+    title="Jobs of a kind",
+    summary="Sent, then edited, then deleted.",
+    category="AI",
+    published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
+    tags=("xAI",),
+    url=None,
+    terms=(),
+    body="Lead.",
 )
 
 
@@ -71,12 +79,20 @@ class Recorder:
 
 async def follow(core: Core, chats: range) -> None:
     for n in chats:
-        await core.commands.handle_text(Caller(ChatRef("test", f"chat-{n}", "private"), f"user-{n}", True), "/subscribe xAI")
+        await core.commands.handle_text(
+            Caller(ChatRef("test", f"chat-{n}", "private"), f"user-{n}", True), "/subscribe xAI"
+        )
 
 
 def worker_for(core: Core, sender: Recorder) -> DeliveryWorker:
-    return DeliveryWorker(DeliveryQueue(core.sessions), sender, RateLimiter(Limits(10_000.0)), Payloads(core.catalog),
-                          RetryPolicy(max_attempts=2), batch=50)
+    return DeliveryWorker(
+        DeliveryQueue(core.sessions),
+        sender,
+        RateLimiter(Limits(10_000.0)),
+        Payloads(core.catalog),
+        RetryPolicy(max_attempts=2),
+        batch=50,
+    )
 
 
 async def drain(worker: DeliveryWorker) -> None:
@@ -86,8 +102,15 @@ async def drain(worker: DeliveryWorker) -> None:
 
 async def rows(core: Core) -> list:
     async with core.sessions() as session:
-        query = select(Delivery.id, Delivery.kind, Delivery.status, Delivery.chat_id, Delivery.acts_on_id,
-                       Delivery.message_ids, Delivery.last_error).order_by(Delivery.id)
+        query = select(
+            Delivery.id,
+            Delivery.kind,
+            Delivery.status,
+            Delivery.chat_id,
+            Delivery.acts_on_id,
+            Delivery.message_ids,
+            Delivery.last_error,
+        ).order_by(Delivery.id)
         return (await session.execute(query)).all()
 
 
@@ -104,7 +127,9 @@ async def test_edits_and_deletes_follow_their_send_and_each_other_in_order(core:
     assert {job.kind for job in first} == {JobKind.SEND} and len(first) == 3
     assert await queue.claim("test", 50) == []  # the edits wait while their sends are out
     async with core.sessions.begin() as session:  # the sends' worker died: their leases run out
-        await session.execute(update(Delivery).where(Delivery.kind == JobKind.SEND).values(lease_until=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(Delivery).where(Delivery.kind == JobKind.SEND).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
 
     await drain(worker)
     kinds = [kind for kind, _chat in sender.calls]

@@ -1,6 +1,7 @@
 """The delivery worker's own loop, with a sender in the test (the platforms' senders are
 tested end to end against their fake servers in tests/adapters): every row once, claims
 overlapping the sends, rows of another platform left alone, a lease that ran out taken back."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,15 @@ from content.models import Delivery, utcnow
 from content.stories.drafts import StoryDraft
 
 DRAFT = StoryDraft(
-    slug="pipelined", title="Pipelined", summary="Sent while the next rows are claimed.", category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.",
+    slug="pipelined",
+    title="Pipelined",
+    summary="Sent while the next rows are claimed.",
+    category="AI",
+    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    tags=("xAI",),
+    url=None,
+    terms=(),
+    body="Lead.",
 )
 
 
@@ -64,19 +72,30 @@ class CountingQueue(DeliveryQueue):
 
 async def follow(core: Core, platform: str, chats: range) -> None:
     for n in chats:
-        await core.commands.handle_text(Caller(ChatRef(platform, f"chat-{n}", "private"), f"user-{n}", True), "/subscribe xAI")
+        await core.commands.handle_text(
+            Caller(ChatRef(platform, f"chat-{n}", "private"), f"user-{n}", True), "/subscribe xAI"
+        )
 
 
 async def statuses(core: Core) -> dict[tuple[str, str], int]:
     async with core.sessions() as session:
-        rows = await session.execute(select(Delivery.platform, Delivery.status, func.count()).group_by(Delivery.platform, Delivery.status))
+        rows = await session.execute(
+            select(Delivery.platform, Delivery.status, func.count()).group_by(Delivery.platform, Delivery.status)
+        )
         return {(platform, status): count for platform, status, count in rows.all()}
 
 
 def worker_for(core: Core, sender: SlowSender, batch: int = 8) -> tuple[DeliveryWorker, CountingQueue]:
     queue = CountingQueue(core.sessions, lease_seconds=30)
-    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Payloads(core.catalog),
-                            RetryPolicy(max_attempts=3), batch=batch, poll_interval=0.05)
+    worker = DeliveryWorker(
+        queue,
+        sender,
+        RateLimiter(Limits(10_000.0)),
+        Payloads(core.catalog),
+        RetryPolicy(max_attempts=3),
+        batch=batch,
+        poll_interval=0.05,
+    )
     core.publisher.on_queued(worker.wake.set)
     return worker, queue
 
@@ -138,10 +157,15 @@ async def test_rows_whose_lease_ran_out_are_claimed_before_older_pending_rows(co
     older = await core.publisher.publish(DRAFT)
     newer = await core.publisher.publish(replace(DRAFT, slug="later", title="Later"))
     async with core.sessions.begin() as session:
-        orphan = (await session.execute(select(func.max(Delivery.id)).where(Delivery.story_id == newer.story_id))).scalar_one()
+        orphan = (
+            await session.execute(select(func.max(Delivery.id)).where(Delivery.story_id == newer.story_id))
+        ).scalar_one()
         # Its worker died: leased, with the lease run out.
-        await session.execute(update(Delivery).where(Delivery.id == orphan).values(
-            status="sending", attempts=1, lease_until=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == orphan)
+            .values(status="sending", attempts=1, lease_until=utcnow() - timedelta(seconds=1))
+        )
     (taken,) = await queue.claim("test", 1)
     assert taken.id == orphan and taken.attempts == 2
     rest = await queue.claim("test", 10)
@@ -167,8 +191,15 @@ async def test_sends_the_database_would_not_record_are_recorded_later_not_sent_a
     await follow(core, "test", range(12))
     sender = SlowSender(delay=0)
     queue = FlakyRecordQueue(core.sessions, lease_seconds=30)
-    worker = DeliveryWorker(queue, sender, RateLimiter(Limits(10_000.0)), Payloads(core.catalog),
-                            RetryPolicy(max_attempts=3), batch=8, poll_interval=0.05)
+    worker = DeliveryWorker(
+        queue,
+        sender,
+        RateLimiter(Limits(10_000.0)),
+        Payloads(core.catalog),
+        RetryPolicy(max_attempts=3),
+        batch=8,
+        poll_interval=0.05,
+    )
     core.publisher.on_queued(worker.wake.set)
     await core.publisher.publish(DRAFT)
 

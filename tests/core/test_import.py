@@ -1,4 +1,5 @@
 """Story files: import, re-import, updates, and refusals that write nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -70,7 +71,8 @@ async def test_import_twice_changes_nothing_and_a_change_updates(blank: Core, tm
         assert (await session.execute(select(Story.updated_at).where(Story.slug == slug))).scalar_one() == stamp
 
     changed = GOOD.replace("tags: [Widgets, Elon Musk]", "tags: [Gadgets]").replace(
-        "  - term: widget theory\n    definition: The study of widgets.\n    aliases: [WT]\n", "  - term: gadgetry\n    definition: Gadgets, all of them.\n"
+        "  - term: widget theory\n    definition: The study of widgets.\n    aliases: [WT]\n",
+        "  - term: gadgetry\n    definition: Gadgets, all of them.\n",
     )
     write(tmp_path, "one.md", changed)
     updated = await blank.importer.import_paths([tmp_path])
@@ -98,8 +100,16 @@ BAD = {
     "bad date": (lambda t: t.replace("2026-11-01T09:15:00+02:00", "next tuesday"), "published_at", "ISO 8601"),
     "unknown key": (lambda t: t.replace("category: Tech\n", "category: Tech\nauthor: Ada\n"), "author", "unknown key"),
     "tags not a list": (lambda t: t.replace("tags: [Widgets, Elon Musk]", "tags: Widgets"), "tags", "must be a list"),
-    "long title": (lambda t: t.replace('title: A <b>bold</b> & "quoted" story', "title: " + "x" * 201), "title", "at most 200"),
-    "long summary": (lambda t: t.replace("summary: Models", "summary: " + "word " * 121 + "Models"), "summary", "at most 120"),
+    "long title": (
+        lambda t: t.replace('title: A <b>bold</b> & "quoted" story', "title: " + "x" * 201),
+        "title",
+        "at most 200",
+    ),
+    "long summary": (
+        lambda t: t.replace("summary: Models", "summary: " + "word " * 121 + "Models"),
+        "summary",
+        "at most 120",
+    ),
     "bad term": (lambda t: t.replace("    definition: The study of widgets.\n", ""), "terms[0].definition", "missing"),
     "bad yaml": (lambda t: t.replace("tags: [Widgets, Elon Musk]", "tags: [Widgets"), "front matter", "not valid YAML"),
     "no front matter": (lambda t: "Just text.\n", "front matter", "missing"),
@@ -121,7 +131,11 @@ def test_invalid_story_files_name_the_file_field_and_problem(case: str, tmp_path
 
 async def test_an_invalid_file_writes_nothing_and_the_rest_goes_on(blank: Core, tmp_path: Path) -> None:
     write(tmp_path, "a-good.md", GOOD)
-    write(tmp_path, "b-bad.md", GOOD.replace("tags: [Widgets, Elon Musk]", "tags: Widgets").replace("A <b>bold", "Another"))
+    write(
+        tmp_path,
+        "b-bad.md",
+        GOOD.replace("tags: [Widgets, Elon Musk]", "tags: Widgets").replace("A <b>bold", "Another"),
+    )
     report = await blank.importer.import_paths([tmp_path])
     assert [s.outcome for s in report.saved] == ["created"]
     assert len(report.errors) == 1 and report.errors[0].source.endswith("b-bad.md")

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, on both databases."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -29,7 +30,17 @@ async def test_schema_matches_models_and_migrating_twice_is_harmless(blank: Core
     async with blank.engine.connect() as connection:
         assert await connection.run_sync(differences) == []
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
-    assert {"stories", "tags", "story_tags", "terms", "term_aliases", "story_terms", "chats", "subscriptions", "deliveries"} <= tables
+    assert {
+        "stories",
+        "tags",
+        "story_tags",
+        "terms",
+        "term_aliases",
+        "story_terms",
+        "chats",
+        "subscriptions",
+        "deliveries",
+    } <= tables
 
 
 async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> None:
@@ -41,8 +52,17 @@ async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> N
 
     await core.commands.handle_text(Caller(ChatRef("telegram", "42", "private"), "u42", True), "/subscribe xAI")
     await core.commands.handle_text(Caller(ChatRef("discord", "77", "private"), "u77", True), "/subscribe xAI")
-    draft = StoryDraft(slug="queued-before-0002", title="Queued before 0002", summary="A row from before.", category="AI",
-                       published_at=datetime(2026, 11, 27, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.")
+    draft = StoryDraft(
+        slug="queued-before-0002",
+        title="Queued before 0002",
+        summary="A row from before.",
+        category="AI",
+        published_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
+    )
     assert (await core.publisher.publish(draft)).deliveries_queued == 2
 
     try:
@@ -53,8 +73,11 @@ async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> N
     finally:
         await db.migrate(core.engine)
     async with core.engine.connect() as connection:
-        rows = await connection.execute(text(
-            "SELECT chats.platform, deliveries.platform FROM deliveries JOIN chats ON chats.id = deliveries.chat_id"))
+        rows = await connection.execute(
+            text(
+                "SELECT chats.platform, deliveries.platform FROM deliveries JOIN chats ON chats.id = deliveries.chat_id"
+            )
+        )
         assert sorted(rows.all()) == [("discord", "discord"), ("telegram", "telegram")]
 
 
@@ -68,33 +91,60 @@ async def test_0003_keeps_chats_and_their_rows_and_makes_queued_rows_sends(core:
     from content.stories.drafts import StoryDraft
 
     for platform, chat in (("telegram", "42"), ("discord", "77"), ("telegram", "43")):
-        await core.commands.handle_text(Caller(ChatRef(platform, chat, "private"), f"u{chat}", True), "/subscribe xAI, OpenAI")
-    draft = StoryDraft(slug="queued-before-0003", title="Queued before 0003", summary="Rows from before.", category="AI",
-                       published_at=datetime(2026, 12, 1, tzinfo=timezone.utc), tags=("xAI",), url=None, terms=(), body="Lead.")
+        await core.commands.handle_text(
+            Caller(ChatRef(platform, chat, "private"), f"u{chat}", True), "/subscribe xAI, OpenAI"
+        )
+    draft = StoryDraft(
+        slug="queued-before-0003",
+        title="Queued before 0003",
+        summary="Rows from before.",
+        category="AI",
+        published_at=datetime(2026, 12, 1, tzinfo=timezone.utc),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
+    )
     assert (await core.publisher.publish(draft)).deliveries_queued == 3
     await db.downgrade(core.engine, "0002")
     async with core.engine.begin() as connection:
         columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("deliveries")})
         assert "kind" not in columns and "message_ids" not in columns
         # One push went out before the upgrade: its message id is on the row.
-        await connection.execute(text(
-            "UPDATE deliveries SET status = 'sent', platform_message_id = '9001' WHERE chat_id = "
-            "(SELECT id FROM chats WHERE platform_chat_id = '42')"))
-        before = {table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
-                  for table in ("chats", "subscriptions", "deliveries", "stories", "story_tags")}
+        await connection.execute(
+            text(
+                "UPDATE deliveries SET status = 'sent', platform_message_id = '9001' WHERE chat_id = "
+                "(SELECT id FROM chats WHERE platform_chat_id = '42')"
+            )
+        )
+        before = {
+            table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            for table in ("chats", "subscriptions", "deliveries", "stories", "story_tags")
+        }
     assert before == {"chats": 3, "subscriptions": 6, "deliveries": 3, "stories": 17, "story_tags": 45}
 
     await db.migrate(core.engine)
     async with core.engine.connect() as connection:
-        after = {table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() for table in before}
+        after = {
+            table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() for table in before
+        }
         assert after == before  # rebuilding chats cascaded into nothing
-        rows = (await connection.execute(text(
-            "SELECT chats.platform_chat_id, chats.thread_id, deliveries.kind, deliveries.status, deliveries.message_ids "
-            "FROM deliveries JOIN chats ON chats.id = deliveries.chat_id ORDER BY chats.platform_chat_id"))).all()
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT chats.platform_chat_id, chats.thread_id, deliveries.kind, deliveries.status, deliveries.message_ids "
+                    "FROM deliveries JOIN chats ON chats.id = deliveries.chat_id ORDER BY chats.platform_chat_id"
+                )
+            )
+        ).all()
     assert [tuple(r) for r in rows] == [
-        ("42", "", "send", "sent", "9001"), ("43", "", "send", "pending", None), ("77", "", "send", "pending", None),
+        ("42", "", "send", "sent", "9001"),
+        ("43", "", "send", "pending", None),
+        ("77", "", "send", "pending", None),
     ]
     # The new schema works on the migrated rows: a follow-up edit of each send, and still one send per chat.
-    assert await DeliveryQueue(core.sessions).follow_up((await core.publisher.publish(draft)).story_id, JobKind.EDIT) == 3
+    assert (
+        await DeliveryQueue(core.sessions).follow_up((await core.publisher.publish(draft)).story_id, JobKind.EDIT) == 3
+    )
     (claimed,) = [job for job in await DeliveryQueue(core.sessions).claim("telegram", 10) if job.kind is JobKind.EDIT]
     assert claimed.target.message_ids == ("9001",) and claimed.chat.chat_id == "42"

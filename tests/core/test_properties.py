@@ -1,4 +1,5 @@
 """For any text a user may type, the core answers without an exception."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,18 @@ anything = st.text(max_size=300)
 lines = st.one_of(
     anything,
     st.builds(lambda n, a: f"/{n} {a}", st.sampled_from(NAMES), anything),
-    st.builds(lambda n, a: f"/{n} {a}", st.sampled_from(NAMES), st.text(alphabet="#@*_`<>&;'\"\\%,- 0123456789xaiOpenElonMusk", max_size=60)),
+    st.builds(
+        lambda n, a: f"/{n} {a}",
+        st.sampled_from(NAMES),
+        st.text(alphabet="#@*_`<>&;'\"\\%,- 0123456789xaiOpenElonMusk", max_size=60),
+    ),
 )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, Core]]:
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Core]]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('prop') / 'prop.db'}"
     else:

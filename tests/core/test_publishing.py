@@ -1,4 +1,5 @@
 """Publishing queues one delivery per following active chat, once, in the same transaction."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,9 +14,15 @@ from content.models import Delivery
 from content.stories.drafts import StoryDraft, TermDraft
 
 DRAFT = StoryDraft(
-    slug="fresh-news", title="Fresh news", summary="Something new.", category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc), tags=("xAI", "OpenAI"), url=None,
-    terms=(TermDraft("freshness", "Being new."),), body="Lead.",
+    slug="fresh-news",
+    title="Fresh news",
+    summary="Something new.",
+    category="AI",
+    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    tags=("xAI", "OpenAI"),
+    url=None,
+    terms=(TermDraft("freshness", "Being new."),),
+    body="Lead.",
 )
 
 

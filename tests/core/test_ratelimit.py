@@ -1,4 +1,5 @@
 """The push limiter on a virtual clock: what it lets go, and when, is exact."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,10 @@ def most_in_any_window(moments: list[float], window: float) -> int:
 
 
 @settings(max_examples=60, deadline=None)
-@given(per_second=st.sampled_from([1.0, 2.5, 25.0, 30.0, 1000.0]),
-       stalls=st.lists(st.floats(min_value=0, max_value=3), min_size=0, max_size=20))
+@given(
+    per_second=st.sampled_from([1.0, 2.5, 25.0, 30.0, 1000.0]),
+    stalls=st.lists(st.floats(min_value=0, max_value=3), min_size=0, max_size=20),
+)
 def test_never_more_than_the_limit_in_any_second(per_second: float, stalls: list[float]) -> None:
     async def go() -> list[float]:
         time = VirtualTime()
@@ -63,8 +66,10 @@ def test_never_more_than_the_limit_in_any_second(per_second: float, stalls: list
 
     moments = asyncio.run(go())
     n = math.ceil(per_second)
-    assert all(later - first >= n / per_second + RateLimiter.WINDOW_MARGIN - 1e-9
-               for first, later in zip(moments, moments[n:], strict=False))
+    assert all(
+        later - first >= n / per_second + RateLimiter.WINDOW_MARGIN - 1e-9
+        for first, later in zip(moments, moments[n:], strict=False)
+    )
     if per_second == int(per_second):
         assert most_in_any_window(moments, 1.0 + RateLimiter.WINDOW_MARGIN - 1e-9) <= per_second
     gaps = [b - a for a, b in zip(moments, moments[1:], strict=False)]

@@ -1,4 +1,5 @@
 """The registry is the one list of commands; typed text is parsed into the arguments typed options give."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,24 +47,47 @@ def test_a_command_takes_at_most_one_text_argument() -> None:
 def test_the_listed_commands_in_menu_order() -> None:
     # A command added later may follow these; these keep their order.
     names = [c.name for c in COMMANDS]
-    assert names[:9] == ["latest", "story", "explain", "search", "tags", "subscribe", "unsubscribe", "subscriptions", "help"]
+    assert names[:9] == [
+        "latest",
+        "story",
+        "explain",
+        "search",
+        "tags",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "help",
+    ]
     assert "start" in BY_NAME and "start" not in names
     assert [s.name for s in SPECS if s.changes_chat] == ["subscribe", "unsubscribe"]
     assert BY_NAME["subscribe"].effect is Effect.STARTS_PUSHES
     usage = {s.name: s.usage_line for s in SPECS}
-    assert usage | {
-        "latest": "/latest [N] [TAG]", "story": "/story SLUG", "explain": "/explain TERM", "search": "/search WORDS",
-        "tags": "/tags", "subscribe": "/subscribe TAG[, TAG...]", "unsubscribe": "/unsubscribe TAG[, TAG...] | all",
-        "subscriptions": "/subscriptions", "help": "/help",
-    } == usage
+    assert (
+        usage
+        | {
+            "latest": "/latest [N] [TAG]",
+            "story": "/story SLUG",
+            "explain": "/explain TERM",
+            "search": "/search WORDS",
+            "tags": "/tags",
+            "subscribe": "/subscribe TAG[, TAG...]",
+            "unsubscribe": "/unsubscribe TAG[, TAG...] | all",
+            "subscriptions": "/subscriptions",
+            "help": "/help",
+        }
+        == usage
+    )
 
 
 async def test_help_lists_exactly_the_registry(core: Core) -> None:
     for line in ("/help", "/start"):
-        (listing,) = [b for b in only(await core.commands.handle_text(PRIVATE, line)).blocks if isinstance(b, BulletList)]
+        (listing,) = [
+            b for b in only(await core.commands.handle_text(PRIVATE, line)).blocks if isinstance(b, BulletList)
+        ]
         assert [item[0].text for item in listing.items] == [s.usage_line for s in COMMANDS], line
         assert [item[1].text for item in listing.items][:2] == [
-            ": the newest stories, optionally on one tag", ": one story's full explainer",
+            ": the newest stories, optionally on one tag",
+            ": one story's full explainer",
         ]
 
 

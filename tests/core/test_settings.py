@@ -1,4 +1,5 @@
 """Settings: .env.example documents every setting and loads as it is."""
+
 from __future__ import annotations
 
 import re

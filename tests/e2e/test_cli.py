@@ -1,4 +1,5 @@
 """The command line end to end, as a user runs it: subprocesses on a real database."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(args: list[str], env: dict[str, str], stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -81,7 +84,9 @@ def test_import_and_migrate_commands(env: dict[str, str], tmp_path: Path) -> Non
     assert "created   fresh-story" in first.stdout and "1 created, 0 updated, 0 unchanged" in first.stdout
     second = run(["import", str(story)], env, cwd=tmp_path)
     assert "0 created, 0 updated, 1 unchanged" in second.stdout
-    (tmp_path / "stories" / "bad.md").write_text("---\ntitle: Bad\nsummary: x\ncategory: AI\npublished_at: soon\ntags: [A]\n---\n")
+    (tmp_path / "stories" / "bad.md").write_text(
+        "---\ntitle: Bad\nsummary: x\ncategory: AI\npublished_at: soon\ntags: [A]\n---\n"
+    )
     third = run(["import", str(story.parent)], env, cwd=tmp_path)
     assert third.returncode == 1
     assert f"{tmp_path / 'stories' / 'bad.md'}: published_at: 'soon' is not an ISO 8601" in third.stderr
@@ -114,7 +119,11 @@ def test_run_serves_health_and_stops_cleanly_on_sigterm(env: dict[str, str], tmp
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env, "API_PORT": str(port)},
     )
     try:

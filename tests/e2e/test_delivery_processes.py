@@ -6,6 +6,7 @@ The fake Telegram server runs in the test's event loop; the workers are
 a condition with a generous deadline, never a fixed sleep, so a loaded machine
 makes the tests slower rather than flaky.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,12 +39,28 @@ from tests.fakes.telegram import FakeTelegram
 ROOT = Path(__file__).resolve().parents[2]
 
 SCOOP = StoryDraft(
-    slug="xai-scoop", title="xAI ships a model & a <surprise>", summary="What changed, in 30 seconds.",
-    category="AI", published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc), tags=("xAI",), url=None,
-    terms=(), body="Lead.",
+    slug="xai-scoop",
+    title="xAI ships a model & a <surprise>",
+    summary="What changed, in 30 seconds.",
+    category="AI",
+    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    tags=("xAI",),
+    url=None,
+    terms=(),
+    body="Lead.",
 )
 # Settings the test process may carry that would change what a subprocess does.
-_OWN_SETTINGS = ("DATABASE_", "TELEGRAM_", "DISCORD_", "DELIVERY_", "SEED_", "API_", "LOG_LEVEL", "SITE_URL", "COMMAND_")
+_OWN_SETTINGS = (
+    "DATABASE_",
+    "TELEGRAM_",
+    "DISCORD_",
+    "DELIVERY_",
+    "SEED_",
+    "API_",
+    "LOG_LEVEL",
+    "SITE_URL",
+    "COMMAND_",
+)
 
 
 def clean_environ() -> dict[str, str]:
@@ -52,8 +69,9 @@ def clean_environ() -> dict[str, str]:
     return env
 
 
-async def eventually(condition: Callable[[], object], what: str, timeout: float, every: float = 0.02,
-                     alive: Sequence[WorkerProcess] = ()) -> None:
+async def eventually(
+    condition: Callable[[], object], what: str, timeout: float, every: float = 0.02, alive: Sequence[WorkerProcess] = ()
+) -> None:
     """Polls `condition` (sync or async) until true; fails naming `what`, or a worker that died."""
     deadline = time.monotonic() + timeout
     while True:
@@ -78,7 +96,11 @@ class WorkerProcess:
         # No shell in between: the pid is the Python process itself.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--role", "worker"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
         )
 
     @property
@@ -94,8 +116,13 @@ class WorkerProcess:
 
     async def ready(self, timeout: float = 60.0) -> None:
         """Until it has its Telegram client and (on PostgreSQL) its LISTEN up: it logs the platforms it serves."""
-        await eventually(lambda: "delivering to telegram" in self.log(), f"worker {self.name} starting", timeout,
-                         every=0.05, alive=[self])
+        await eventually(
+            lambda: "delivering to telegram" in self.log(),
+            f"worker {self.name} starting",
+            timeout,
+            every=0.05,
+            alive=[self],
+        )
 
     async def exited(self, timeout: float = 30.0) -> int:
         await eventually(lambda: self.process.poll() is not None, f"worker {self.name} exiting", timeout)
@@ -121,15 +148,19 @@ class Rig:
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def start_worker(self, name: str, **settings: object) -> WorkerProcess:
-        env = clean_environ() | {
-            "DATABASE_URL": self.url,
-            "TELEGRAM_BOT_TOKEN": self.fake.token,
-            "TELEGRAM_API_BASE_URL": f"{self.fake.url}/bot",
-            "SEED_SAMPLES": "false",
-            "SITE_URL": "https://news.test",
-            "LOG_LEVEL": "INFO",
-            "DELIVERY_POLL_SECONDS": "0.5",
-        } | {key.upper(): str(value) for key, value in settings.items()}
+        env = (
+            clean_environ()
+            | {
+                "DATABASE_URL": self.url,
+                "TELEGRAM_BOT_TOKEN": self.fake.token,
+                "TELEGRAM_API_BASE_URL": f"{self.fake.url}/bot",
+                "SEED_SAMPLES": "false",
+                "SITE_URL": "https://news.test",
+                "LOG_LEVEL": "INFO",
+                "DELIVERY_POLL_SECONDS": "0.5",
+            }
+            | {key.upper(): str(value) for key, value in settings.items()}
+        )
         worker = WorkerProcess(name, env, self.folder)
         self.workers.append(worker)
         return worker
@@ -147,16 +178,31 @@ class Rig:
         async with self.core.sessions.begin() as session:
             (tag_id,) = (await session.execute(select(Subscription.tag_id))).scalars().all()
             now = datetime.now(timezone.utc)
-            await session.execute(insert(Chat), [
-                {"platform": "telegram", "platform_chat_id": str(n), "kind": "private", "title": None, "active": True,
-                 "created_at": now, "updated_at": now}
-                for n in range(2, count + 1)
-            ])
+            await session.execute(
+                insert(Chat),
+                [
+                    {
+                        "platform": "telegram",
+                        "platform_chat_id": str(n),
+                        "kind": "private",
+                        "title": None,
+                        "active": True,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for n in range(2, count + 1)
+                ],
+            )
             already = set((await session.execute(select(Subscription.chat_id))).scalars())
             ids = (await session.execute(select(Chat.id).where(Chat.platform == "telegram"))).scalars().all()
-            await session.execute(insert(Subscription), [
-                {"chat_id": chat_id, "tag_id": tag_id, "created_at": now} for chat_id in ids if chat_id not in already
-            ])
+            await session.execute(
+                insert(Subscription),
+                [
+                    {"chat_id": chat_id, "tag_id": tag_id, "created_at": now}
+                    for chat_id in ids
+                    if chat_id not in already
+                ],
+            )
         async with self.core.sessions() as session:
             followed = (await session.execute(select(func.count()).select_from(Subscription))).scalar_one()
         assert followed == count
@@ -183,7 +229,9 @@ class Rig:
 @pytest.fixture
 async def rig(database_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
     core = await empty_core(database_url)
-    await core.prepare()  # the sample library: it brings the xAI tag (nobody follows anything yet, so nothing is queued)
+    await (
+        core.prepare()
+    )  # the sample library: it brings the xAI tag (nobody follows anything yet, so nothing is queued)
     fake = FakeTelegram()
     await fake.start()
     rig = Rig(core, fake, database_url, tmp_path)
@@ -197,6 +245,7 @@ async def rig(database_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 # ----- a worker killed mid fan-out ------------------------------------------------------------------
+
 
 async def test_a_killed_worker_loses_nothing_and_repeats_only_what_was_in_flight(rig: Rig) -> None:
     chats = 400
@@ -239,6 +288,7 @@ async def test_a_killed_worker_loses_nothing_and_repeats_only_what_was_in_flight
 
 # ----- two workers sharing one bot ----------------------------------------------------------------------
 
+
 # Several worker processes need PostgreSQL (row locks, LISTEN/NOTIFY): SQLite is one process's database.
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig) -> None:
@@ -246,8 +296,14 @@ async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig)
     await rig.followers(chats)
     workers = [
         # Polling only once a minute: the publish's NOTIFY must wake them.
-        rig.start_worker(f"worker{i}", telegram_rate_limit=overall, delivery_workers=2, delivery_worker_index=i,
-                         delivery_lease_seconds=30, delivery_poll_seconds=60)
+        rig.start_worker(
+            f"worker{i}",
+            telegram_rate_limit=overall,
+            delivery_workers=2,
+            delivery_worker_index=i,
+            delivery_lease_seconds=30,
+            delivery_poll_seconds=60,
+        )
         for i in (0, 1)
     ]
     for worker in workers:
@@ -262,10 +318,13 @@ async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig)
     assert set(got) == set(range(1, chats + 1)) and set(got.values()) == {1}, "a chat got no message, or several"
     assert rig.fake.errors == []
     async with rig.core.sessions() as session:
-        rows = (await session.execute(
-            select(Chat.platform_chat_id, Delivery.chat_id, Delivery.status, Delivery.attempts)
-            .join(Chat, Chat.id == Delivery.chat_id)
-        )).all()
+        rows = (
+            await session.execute(
+                select(Chat.platform_chat_id, Delivery.chat_id, Delivery.status, Delivery.attempts).join(
+                    Chat, Chat.id == Delivery.chat_id
+                )
+            )
+        ).all()
     assert len(rows) == chats
     assert {(row.status, row.attempts) for row in rows} == {("sent", 1)}, "a row was claimed more than once"
 
@@ -277,7 +336,9 @@ async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig)
     streams = [[c.at for c in calls if worker_of[int(c.params["chat_id"])] == i] for i in (0, 1)]
     assert min(len(stream) for stream in streams) > chats // 4, [len(stream) for stream in streams]
     for i, stream in enumerate(streams):
-        assert _rate(stream) <= overall / 2 * 1.1, f"worker {i} sent at {_rate(stream):.1f}/s, over its half of {overall}/s"
+        assert _rate(stream) <= overall / 2 * 1.1, (
+            f"worker {i} sent at {_rate(stream):.1f}/s, over its half of {overall}/s"
+        )
     spans = [(_middle(stream)[0], _middle(stream)[-1]) for stream in streams]
     assert max(span[0] for span in spans) < min(span[1] for span in spans), f"the workers took turns: {spans}"
 
@@ -291,7 +352,7 @@ async def test_two_worker_processes_split_the_chats_and_share_the_rate(rig: Rig)
 
 def _middle(times: list[float]) -> list[float]:
     """The middle 80 % of a run: its ends have a process ramping up or done."""
-    return times[len(times) // 10: len(times) * 9 // 10]
+    return times[len(times) // 10 : len(times) * 9 // 10]
 
 
 def _rate(times: list[float]) -> float:
@@ -302,6 +363,7 @@ def _rate(times: list[float]) -> float:
 
 
 # ----- the console chat gets its push ---------------------------------------------------------------------
+
 
 def _lines(stream: IO[str], into: queue.Queue[str]) -> None:
     for line in stream:
@@ -314,8 +376,13 @@ def test_the_console_prints_a_push_for_a_story_published_meanwhile(tmp_path: Pat
     env = clean_environ() | {"DELIVERY_POLL_SECONDS": "0.5"}
     with (tmp_path / "console.err").open("w") as errors:
         console = subprocess.Popen(
-            [sys.executable, "-m", "bot", "console"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=errors, text=True, cwd=tmp_path, env=env,
+            [sys.executable, "-m", "bot", "console"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=tmp_path,
+            env=env,
         )
     output: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=_lines, args=(console.stdout, output), daemon=True)
@@ -328,8 +395,12 @@ def test_the_console_prints_a_push_for_a_story_published_meanwhile(tmp_path: Pat
             try:
                 line = output.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no {needles} within {timeout} s; the console printed:\n{''.join(seen)}") from None
-            assert line, f"the console ended before printing {needles}:\n{''.join(seen)}\n{(tmp_path / 'console.err').read_text()}"
+                raise AssertionError(
+                    f"no {needles} within {timeout} s; the console printed:\n{''.join(seen)}"
+                ) from None
+            assert line, (
+                f"the console ended before printing {needles}:\n{''.join(seen)}\n{(tmp_path / 'console.err').read_text()}"
+            )
             seen.append(line)
 
     try:
@@ -345,8 +416,12 @@ def test_the_console_prints_a_push_for_a_story_published_meanwhile(tmp_path: Pat
             "published_at: 2026-11-27T08:00:00Z\ntags: [xAI]\n---\nLead.\n"
         )
         published = subprocess.run(
-            [sys.executable, "-m", "bot", "publish", str(story)], capture_output=True, text=True, timeout=120,
-            cwd=tmp_path, env=env,
+            [sys.executable, "-m", "bot", "publish", str(story)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env=env,
         )
         assert published.returncode == 0, published.stderr
         assert "created   grok-learns-to-explain-itself: 1 deliveries queued" in published.stdout

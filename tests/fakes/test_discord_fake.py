@@ -5,6 +5,7 @@ payload (so a real bot runs against the fake unmodified) and that a message
 Discord would refuse is refused here too, with the exception discord.py raises
 for it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -131,6 +132,7 @@ def add_reply_command(client: Bot, answer: Callable[[discord.Interaction, str], 
 
 # ----- connecting ------------------------------------------------------------------------------------
 
+
 async def test_client_connects_and_caches_the_guild(fake: FakeDiscord) -> None:
     async with connected(Bot(), fake) as client:
         guild = client.get_guild(GUILD)
@@ -162,8 +164,9 @@ async def test_gateway_speaks_one_zlib_stream(fake: FakeDiscord) -> None:
             assert hello["op"] == 10 and hello["d"]["heartbeat_interval"] > 0
             await ws.send_str(json.dumps({"op": 1, "d": None}))
             assert (await receive(ws))["op"] == 11
-            await ws.send_str(json.dumps({"op": 2, "d": {"token": fake.token, "intents": 513,
-                                                         "properties": {}, "shard": [0, 1]}}))
+            await ws.send_str(
+                json.dumps({"op": 2, "d": {"token": fake.token, "intents": 513, "properties": {}, "shard": [0, 1]}})
+            )
             ready, guild_create = await receive(ws), await receive(ws)
     assert (ready["t"], ready["s"], ready["d"]["shard"]) == ("READY", 1, [0, 1])
     assert ready["d"]["guilds"] == [{"id": str(GUILD), "unavailable": True}]
@@ -221,6 +224,7 @@ async def test_client_identifies_again_when_resuming_is_refused(fake: FakeDiscor
 
 # ----- commands ------------------------------------------------------------------------------------
 
+
 async def test_syncing_the_tree_registers_the_commands(fake: FakeDiscord) -> None:
     client = Bot()
     add_reply_command(client, lambda interaction, topic: interaction.response.send_message(topic))
@@ -246,13 +250,17 @@ async def test_invalid_command_definitions_are_refused(fake: FakeDiscord) -> Non
     # discord.py validates names itself, so the raw route is used to show the fake does too
     async with connected(Bot(), fake) as client:
         with pytest.raises(discord.HTTPException) as refused:
-            await client.http.bulk_upsert_global_commands(fake.application_id, payload=[
-                {"name": "Latest News", "description": "x", "type": 1},
-                {"name": "ok", "description": "", "type": 1},
-            ])
+            await client.http.bulk_upsert_global_commands(
+                fake.application_id,
+                payload=[
+                    {"name": "Latest News", "description": "x", "type": 1},
+                    {"name": "ok", "description": "", "type": 1},
+                ],
+            )
         with pytest.raises(discord.HTTPException) as too_many:
-            await client.http.bulk_upsert_global_commands(fake.application_id, payload=[
-                {"name": f"c{i}", "description": "d", "type": 1} for i in range(101)])
+            await client.http.bulk_upsert_global_commands(
+                fake.application_id, payload=[{"name": f"c{i}", "description": "d", "type": 1} for i in range(101)]
+            )
     assert (refused.value.status, refused.value.code) == (400, 50035)
     assert "0.name" in refused.value.text and "1.description" in refused.value.text
     assert (too_many.value.status, too_many.value.code) == (400, 30032)
@@ -277,8 +285,13 @@ async def test_slash_reaches_the_command_and_the_answer_is_recorded(fake: FakeDi
     assert (interaction.user.id, interaction.channel.id, interaction.guild.id) == (USER, CHANNEL, GUILD)
     assert interaction.permissions.send_messages and not interaction.permissions.administrator
     assert interaction.app_permissions.embed_links
-    assert fake.responses(interaction_id) == [{"kind": "callback", "type": 4, "data": {
-        "tts": False, "content": "Latest on ai", "allowed_mentions": {"parse": []}}}]
+    assert fake.responses(interaction_id) == [
+        {
+            "kind": "callback",
+            "type": 4,
+            "data": {"tts": False, "content": "Latest on ai", "allowed_mentions": {"parse": []}},
+        }
+    ]
     (message,) = fake.messages(CHANNEL)
     assert (message["content"], message["allowed_mentions"], message["flags"]) == ("Latest on ai", {"parse": []}, 0)
     assert int(message["id"]) == callback.message_id
@@ -384,6 +397,7 @@ async def test_direct_messages_open_a_dm_and_respect_blocks(fake: FakeDiscord) -
 
 
 # ----- what Discord refuses --------------------------------------------------------------------------
+
 
 async def test_content_over_2000_characters_is_refused(fake: FakeDiscord) -> None:
     client = Bot()
@@ -526,6 +540,7 @@ async def test_duplicate_custom_ids_are_refused(fake: FakeDiscord) -> None:
 
 # ----- autocomplete, deferrals, components, modals -----------------------------------------------------
 
+
 async def test_autocomplete_allows_25_choices_not_26(fake: FakeDiscord) -> None:
     client = Bot()
     count = {"choices": 25}
@@ -612,8 +627,7 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button], template=r"vote:(?P<story>
         self.story = story
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: Any) -> Vote:
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: Any) -> Vote:
         return cls(int(match["story"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -661,6 +675,7 @@ async def test_modal_submissions_reach_the_modal(fake: FakeDiscord) -> None:
 
 
 # ----- sharding -----------------------------------------------------------------------------------------
+
 
 async def test_auto_sharded_client_gets_each_guild_on_its_shard(fake: FakeDiscord) -> None:
     fake.add_guild(OTHER_GUILD, "Other desk", owner_id=OWNER)

@@ -4,6 +4,7 @@ What matters is that PTB understands every answer (so a real bot runs
 against the fake unmodified) and that a message Telegram would refuse is
 refused here too, with the exception PTB raises for it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -74,6 +75,7 @@ async def send_html(bot: Bot, text: str, **kwargs: object):  # noqa: ANN201
 
 # ----- getMe and the token ------------------------------------------------------------------
 
+
 async def test_get_me_describes_the_bot(fake: FakeTelegram, bot: Bot) -> None:
     me = await bot.get_me()
     assert (me.id, me.username, me.is_bot) == (fake.bot_id, fake.bot_username, True)
@@ -104,15 +106,22 @@ async def test_json_bodies_are_read_too(fake: FakeTelegram) -> None:
 
 # ----- HTML -------------------------------------------------------------------------------
 
+
 async def test_good_html_is_sent_with_its_entities(fake: FakeTelegram, bot: Bot) -> None:
-    html = ('😀 <b>bold</b> <i>it</i> &lt;3 <a href="https://example.com">link</a> <code>x</code>\n'
-            '<pre><code class="language-python">print(1)</code></pre><tg-spoiler>s</tg-spoiler>'
-            '<blockquote expandable>q</blockquote>')
+    html = (
+        '😀 <b>bold</b> <i>it</i> &lt;3 <a href="https://example.com">link</a> <code>x</code>\n'
+        '<pre><code class="language-python">print(1)</code></pre><tg-spoiler>s</tg-spoiler>'
+        "<blockquote expandable>q</blockquote>"
+    )
     message = await send_html(bot, html, link_preview_options=LinkPreviewOptions(is_disabled=True))
     assert message.text == "😀 bold it <3 link x\nprint(1)sq"
     assert [(e.type, e.offset, e.length) for e in message.entities] == [
-        (MessageEntity.BOLD, 3, 4), (MessageEntity.ITALIC, 8, 2), (MessageEntity.TEXT_LINK, 14, 4),
-        (MessageEntity.CODE, 19, 1), (MessageEntity.PRE, 21, 8), (MessageEntity.SPOILER, 29, 1),
+        (MessageEntity.BOLD, 3, 4),
+        (MessageEntity.ITALIC, 8, 2),
+        (MessageEntity.TEXT_LINK, 14, 4),
+        (MessageEntity.CODE, 19, 1),
+        (MessageEntity.PRE, 21, 8),
+        (MessageEntity.SPOILER, 29, 1),
         (MessageEntity.EXPANDABLE_BLOCKQUOTE, 30, 1),
     ]
     assert message.entities[2].url == "https://example.com/" and message.entities[4].language == "python"
@@ -120,18 +129,21 @@ async def test_good_html_is_sent_with_its_entities(fake: FakeTelegram, bot: Bot)
     assert (sent.html, sent.text, sent.link_preview_disabled) == (html, message.text, True)
 
 
-@pytest.mark.parametrize(("text", "error"), [
-    ("<x>hi</x>", 'unsupported start tag "x" at byte offset 0'),
-    ("<b>hi", 'can\'t find end tag corresponding to start tag "b"'),
-    ("hi</b>", "unexpected end tag at byte offset 2"),
-    ("<b>hi</i>", 'unmatched end tag at byte offset 5, expected "</b>", found "</i>"'),
-    ("1 < 2", 'unsupported start tag "" at byte offset 2'),
-    ("Q&A", "character entity expected at byte offset 1"),
-    ("é &nbsp;", "character entity expected at byte offset 3"),  # é is two bytes
-    ("<span>s</span>", 'tag "span" must have class "tg-spoiler" at byte offset 0'),
-    ("<a>link</a>", 'tag "a" must have attribute "href" at byte offset 0'),
-    ("<b", "unclosed start tag at byte offset 0"),
-])
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("<x>hi</x>", 'unsupported start tag "x" at byte offset 0'),
+        ("<b>hi", 'can\'t find end tag corresponding to start tag "b"'),
+        ("hi</b>", "unexpected end tag at byte offset 2"),
+        ("<b>hi</i>", 'unmatched end tag at byte offset 5, expected "</b>", found "</i>"'),
+        ("1 < 2", 'unsupported start tag "" at byte offset 2'),
+        ("Q&A", "character entity expected at byte offset 1"),
+        ("é &nbsp;", "character entity expected at byte offset 3"),  # é is two bytes
+        ("<span>s</span>", 'tag "span" must have class "tg-spoiler" at byte offset 0'),
+        ("<a>link</a>", 'tag "a" must have attribute "href" at byte offset 0'),
+        ("<b", "unclosed start tag at byte offset 0"),
+    ],
+)
 async def test_bad_html_is_refused(bot: Bot, text: str, error: str) -> None:
     with pytest.raises(BadRequest) as refused:
         await send_html(bot, text)
@@ -143,11 +155,14 @@ async def test_text_is_literal_without_parse_mode(bot: Bot) -> None:
     assert message.text == "Q&A <b>" and not message.entities
 
 
-@pytest.mark.parametrize(("text", "error"), [
-    ("x" * 4097, "message is too long"),
-    ("", "message text is empty"),
-    ("<b> </b>", "message text is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("x" * 4097, "message is too long"),
+        ("", "message text is empty"),
+        ("<b> </b>", "message text is empty"),
+    ],
+)
 async def test_length_counts_after_parsing(bot: Bot, text: str, error: str) -> None:
     with pytest.raises(BadRequest, match=f"(?i){error}"):
         await send_html(bot, text)
@@ -166,6 +181,7 @@ def test_utf16_offsets_count_surrogate_pairs() -> None:
 
 # ----- keyboards ----------------------------------------------------------------------------
 
+
 async def test_callback_data_over_64_bytes_is_refused(bot: Bot) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="x" * 65)]])
     with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
@@ -179,6 +195,7 @@ async def test_a_button_needs_a_usable_url(bot: Bot) -> None:
 
 
 # ----- chats that refuse ------------------------------------------------------------------------
+
 
 async def test_a_blocked_chat_is_forbidden(fake: FakeTelegram, bot: Bot) -> None:
     fake.block(PRIVATE)
@@ -230,9 +247,16 @@ async def test_fail_next_injects_an_error_once(fake: FakeTelegram, bot: Bot) -> 
 
 # ----- getChat and getChatMember ------------------------------------------------------------------
 
-@pytest.mark.parametrize(("chat_id", "kind"), [
-    (PRIVATE, "private"), (GROUP, "group"), (SUPERGROUP, "supergroup"), (CHANNEL, "channel"),
-])
+
+@pytest.mark.parametrize(
+    ("chat_id", "kind"),
+    [
+        (PRIVATE, "private"),
+        (GROUP, "group"),
+        (SUPERGROUP, "supergroup"),
+        (CHANNEL, "channel"),
+    ],
+)
 async def test_get_chat_is_a_full_info(bot: Bot, chat_id: int, kind: str) -> None:
     chat = await bot.get_chat(chat_id)
     assert isinstance(chat, ChatFullInfo) and (chat.id, chat.type) == (chat_id, kind)
@@ -245,15 +269,19 @@ async def test_get_chat_by_username(bot: Bot) -> None:
         await bot.get_chat("@nobody")
 
 
-@pytest.mark.parametrize(("status", "rights", "kind"), [
-    ("creator", {}, ChatMemberOwner),
-    ("administrator", {"can_post_messages": True}, ChatMemberAdministrator),
-    ("member", {}, ChatMemberMember),
-    ("restricted", {"can_send_messages": False}, ChatMemberRestricted),
-    ("kicked", {}, ChatMemberBanned),
-])
-async def test_get_chat_member_is_the_right_kind(fake: FakeTelegram, bot: Bot, status: str, rights: dict,
-                                                 kind: type) -> None:
+@pytest.mark.parametrize(
+    ("status", "rights", "kind"),
+    [
+        ("creator", {}, ChatMemberOwner),
+        ("administrator", {"can_post_messages": True}, ChatMemberAdministrator),
+        ("member", {}, ChatMemberMember),
+        ("restricted", {"can_send_messages": False}, ChatMemberRestricted),
+        ("kicked", {}, ChatMemberBanned),
+    ],
+)
+async def test_get_chat_member_is_the_right_kind(
+    fake: FakeTelegram, bot: Bot, status: str, rights: dict, kind: type
+) -> None:
     chat_id = CHANNEL if status == "administrator" else SUPERGROUP
     fake.set_member(chat_id, 7, status, **rights)
     member = await bot.get_chat_member(chat_id, 7)
@@ -273,6 +301,7 @@ async def test_administrators_leave_the_bot_out(fake: FakeTelegram, bot: Bot) ->
 
 
 # ----- updates -------------------------------------------------------------------------------------
+
 
 async def test_get_updates_long_polls_and_offset_confirms(fake: FakeTelegram, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
@@ -332,11 +361,14 @@ async def test_webhook_receives_updates_with_its_secret(fake: FakeTelegram, bot:
 
 # ----- edits, buttons, inline, commands -----------------------------------------------------------
 
+
 async def test_edits_must_change_an_own_message(fake: FakeTelegram, bot: Bot) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:2")]])
     message = await send_html(bot, "<b>page 1</b>", reply_markup=markup)
     with pytest.raises(BadRequest, match="(?i)message is not modified"):
-        await bot.edit_message_text("<b>page 1</b>", PRIVATE, message.message_id, parse_mode="HTML", reply_markup=markup)
+        await bot.edit_message_text(
+            "<b>page 1</b>", PRIVATE, message.message_id, parse_mode="HTML", reply_markup=markup
+        )
     edited = await bot.edit_message_text("<b>page 2</b>", PRIVATE, message.message_id, parse_mode="HTML")
     assert edited.text == "page 2" and edited.reply_markup is None
     assert [(m.text, m.edited) for m in fake.sent(PRIVATE)] == [("page 1", False), ("page 2", True)]
@@ -378,12 +410,15 @@ async def test_commands_are_validated(fake: FakeTelegram, bot: Bot) -> None:
     with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
         await bot.set_my_commands([("Latest", "newest stories")])
     assert await bot.set_my_commands([("latest", "newest stories"), ("explain", "a term")])
-    assert fake.commands == [{"command": "latest", "description": "newest stories"},
-                             {"command": "explain", "description": "a term"}]
+    assert fake.commands == [
+        {"command": "latest", "description": "newest stories"},
+        {"command": "explain", "description": "a term"},
+    ]
     assert [c.command for c in await bot.get_my_commands()] == ["latest", "explain"]
 
 
 # ----- observation ----------------------------------------------------------------------------------
+
 
 async def test_wait_for_times_out_with_the_calls_so_far(fake: FakeTelegram, bot: Bot) -> None:
     with pytest.raises(BadRequest):
@@ -417,6 +452,7 @@ async def test_wait_idle_waits_out_a_quiet_spell(fake: FakeTelegram, bot: Bot) -
 
 
 # ----- more of the world ----------------------------------------------------------------------------
+
 
 async def test_privacy_mode_hides_plain_group_chatter() -> None:
     async with FakeTelegram(privacy_mode=True) as fake:

@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -147,7 +148,9 @@ def upgrade() -> None:
         op.execute("ALTER TABLE story_search ALTER COLUMN search_vector SET STORAGE EXTERNAL")
         # fastupdate off: no pending list for every search to scan; stories are
         # written rarely and read all the time.
-        op.execute("CREATE INDEX ix_story_search_vector ON story_search USING GIN (search_vector) WITH (fastupdate = off)")
+        op.execute(
+            "CREATE INDEX ix_story_search_vector ON story_search USING GIN (search_vector) WITH (fastupdate = off)"
+        )
         # Weighted so that a match in the headline outranks one in the body.
         op.execute(
             """
@@ -201,7 +204,15 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS story_search")
     for table in (
-        "deliveries", "subscriptions", "chats", "story_terms", "term_aliases",
-        "terms", "story_tags", "tags", "stories", "catalog_state",
+        "deliveries",
+        "subscriptions",
+        "chats",
+        "story_terms",
+        "term_aliases",
+        "terms",
+        "story_tags",
+        "tags",
+        "stories",
+        "catalog_state",
     ):
         op.drop_table(table)

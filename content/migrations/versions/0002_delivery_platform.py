@@ -9,6 +9,7 @@ rows queued on PostgreSQL, see bench/delivery_planning.py); with
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,7 +21,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("deliveries", sa.Column("platform", sa.String(16), nullable=True))
-    op.execute("UPDATE deliveries SET platform = (SELECT chats.platform FROM chats WHERE chats.id = deliveries.chat_id)")
+    op.execute(
+        "UPDATE deliveries SET platform = (SELECT chats.platform FROM chats WHERE chats.id = deliveries.chat_id)"
+    )
     op.drop_index("ix_deliveries_due", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
         batch.alter_column("platform", existing_type=sa.String(16), nullable=False)

@@ -18,6 +18,7 @@ SQLite, or rebuilding chats would cascade into subscriptions and deliveries.
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -43,10 +44,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("message_ids", sa.Text(), nullable=True))
         batch.drop_constraint("uq_deliveries_story_chat", type_="unique")
     op.execute("UPDATE deliveries SET message_ids = platform_message_id WHERE platform_message_id IS NOT NULL")
-    op.create_index("uq_deliveries_send", "deliveries", ["story_id", "chat_id"], unique=True,
-                    sqlite_where=SEND_ONLY, postgresql_where=SEND_ONLY)
-    op.create_index("ix_deliveries_acts_on", "deliveries", ["acts_on_id"],
-                    sqlite_where=ACTS_ON_SOME, postgresql_where=ACTS_ON_SOME)
+    op.create_index(
+        "uq_deliveries_send",
+        "deliveries",
+        ["story_id", "chat_id"],
+        unique=True,
+        sqlite_where=SEND_ONLY,
+        postgresql_where=SEND_ONLY,
+    )
+    op.create_index(
+        "ix_deliveries_acts_on", "deliveries", ["acts_on_id"], sqlite_where=ACTS_ON_SOME, postgresql_where=ACTS_ON_SOME
+    )
 
 
 def downgrade() -> None:

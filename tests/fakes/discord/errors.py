@@ -3,6 +3,7 @@ discord.py reacts to, the common ones (unknown this or that, missing access or
 permissions, an empty message, a bad webhook token), FormErrors, which collects what
 is wrong with a body by field path as Discord's 50035 answer reports it, and the
 internal signal for an answer of 429."""
+
 from __future__ import annotations
 
 from typing import Any

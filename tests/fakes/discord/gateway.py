@@ -3,6 +3,7 @@ compression), one _Session per shard (numbered dispatches kept for RESUME), and 
 mixin that accepts connections, answers heartbeats, IDENTIFY (token, intents,
 shards), RESUME and member requests, and routes a dispatch to the shard that owns a
 guild. Everything about the websocket side lives here."""
+
 from __future__ import annotations
 
 import asyncio
@@ -133,8 +134,10 @@ class GatewayMixin:
     def _shards_ready(self, shard_ids: list[int] | None) -> bool:
         if not self._shard_count:
             return False
-        return all((s := self._shards.get(i)) is not None and s.ready and s.connection is not None
-                   for i in (range(self._shard_count) if shard_ids is None else shard_ids))
+        return all(
+            (s := self._shards.get(i)) is not None and s.ready and s.connection is not None
+            for i in (range(self._shard_count) if shard_ids is None else shard_ids)
+        )
 
     def _session_for(self, guild_id: int | None) -> _Session | None:
         """The session of the shard a guild belongs to ((id >> 22) % shard count); DMs go to shard 0."""
@@ -249,12 +252,21 @@ class GatewayMixin:
 
     def _ready(self, session: _Session) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "v": 10, "user": self._bot_json() | {"verified": True, "mfa_enabled": False, "email": None},
+            "v": 10,
+            "user": self._bot_json() | {"verified": True, "mfa_enabled": False, "email": None},
             "guilds": [{"id": str(g.id), "unavailable": True} for g in self._guilds_of(session)],
-            "session_id": session.id, "session_type": "normal", "resume_gateway_url": self.ws_url,
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.ws_url,
             "application": {"id": str(self.application_id), "flags": self._application_flags()},
-            "private_channels": [], "presences": [], "relationships": [], "guild_join_requests": [],
-            "user_settings": {}, "geo_ordered_rtc_regions": ["fake"], "auth": {}, "_trace": ["fake-discord"],
+            "private_channels": [],
+            "presences": [],
+            "relationships": [],
+            "guild_join_requests": [],
+            "user_settings": {},
+            "geo_ordered_rtc_regions": ["fake"],
+            "auth": {},
+            "_trace": ["fake-discord"],
         }
         if session.sharded:
             data["shard"] = [session.shard_id, session.shard_count]
@@ -282,16 +294,26 @@ class GatewayMixin:
             return
         query = str(data.get("query") or "").lower()
         wanted = [_as_int(u) for u in data.get("user_ids") or []]
-        members = [m for m in guild.members.values()
-                   if (m.user_id in wanted if wanted else self._users[m.user_id].name.lower().startswith(query))]
+        members = [
+            m
+            for m in guild.members.values()
+            if (m.user_id in wanted if wanted else self._users[m.user_id].name.lower().startswith(query))
+        ]
         limit = data.get("limit") or 0
         if limit and not wanted:
             members = members[:limit]
-        session.dispatch("GUILD_MEMBERS_CHUNK", {
-            "guild_id": str(guild.id), "members": [self._member_json(guild, m) for m in members],
-            "chunk_index": 0, "chunk_count": 1, "not_found": [str(u) for u in wanted if u not in guild.members],
-            "presences": [], "nonce": data.get("nonce"),
-        })
+        session.dispatch(
+            "GUILD_MEMBERS_CHUNK",
+            {
+                "guild_id": str(guild.id),
+                "members": [self._member_json(guild, m) for m in members],
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "not_found": [str(u) for u in wanted if u not in guild.members],
+                "presences": [],
+                "nonce": data.get("nonce"),
+            },
+        )
 
     def _application_flags(self) -> int:
         return sum(flag for intent, flag in _APP_FLAG_OF_INTENT.items() if self.privileged_intents & intent)

@@ -1,6 +1,7 @@
 """Small helpers every part of the fake uses: snowflake ids, ISO timestamps, reading a
 snowflake from JSON or a path, shortening values for messages, and the JSON
 response discord.py parses."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,7 +42,7 @@ def _as_int(value: Any) -> int | None:
 
 def _short(value: Any, limit: int = 100) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:

@@ -3,6 +3,7 @@ following subcommands, typing and resolving option values as Discord sends them,
 finding a message's components, filling in a modal's submission, and creating the
 interaction and its INTERACTION_CREATE payload. The server's user actions (slash,
 press, select, submit_modal...) are thin wrappers over this."""
+
 from __future__ import annotations
 
 import copy
@@ -40,8 +41,15 @@ class UserInteractionsMixin:
         """The registered command a user may run in the channel (guild command first, then global)."""
         root, *path = name.split()
         scopes = ([channel.guild_id] if channel.guild_id is not None else []) + [None]
-        command = next((c for scope in scopes for c in self.commands.get(scope, [])
-                        if c["name"] == root and c.get("type", CHAT_INPUT) == CHAT_INPUT), None)
+        command = next(
+            (
+                c
+                for scope in scopes
+                for c in self.commands.get(scope, [])
+                if c["name"] == root and c.get("type", CHAT_INPUT) == CHAT_INPUT
+            ),
+            None,
+        )
         if command is None:
             raise ValueError(f"/{root} is not registered (globally or for this guild): {self._command_names()}")
         self._check_may_use(command, channel, user_id)
@@ -71,15 +79,17 @@ class UserInteractionsMixin:
             raise ValueError(f"user {user_id} lacks default_member_permissions {required} for /{command['name']}")
 
     @staticmethod
-    def _descend(command: dict[str, Any],
-                 path: list[str]) -> tuple[list[dict[str, Any]], Callable[[list[Any]], list[Any]]]:
+    def _descend(
+        command: dict[str, Any], path: list[str]
+    ) -> tuple[list[dict[str, Any]], Callable[[list[Any]], list[Any]]]:
         """Follows "group sub" down the command's options; returns the leaf's options and a function that
         wraps the leaf's option values back into the subcommand nesting."""
         options = command.get("options") or []
         wrappers: list[tuple[str, int]] = []
         for name in path:
-            option = next((o for o in options
-                           if o["name"] == name and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)), None)
+            option = next(
+                (o for o in options if o["name"] == name and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)), None
+            )
             if option is None:
                 raise ValueError(f"/{command['name']} has no subcommand {' '.join(path)!r}")
             wrappers.append((name, option["type"]))
@@ -106,8 +116,9 @@ class UserInteractionsMixin:
         """An option value as typed so far: ids travel as strings, the rest as given."""
         return str(value) if kind in (USER, CHANNEL, ROLE, MENTIONABLE, ATTACHMENT) else value
 
-    def _build_options(self, channel: _Channel, user_id: int, definitions: list[dict[str, Any]],
-                       given: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def _build_options(
+        self, channel: _Channel, user_id: int, definitions: list[dict[str, Any]], given: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Option values as Discord sends them, typed by the registered definitions, and the resolved objects."""
         for name in given:
             self._option_type(definitions, name)
@@ -123,8 +134,14 @@ class UserInteractionsMixin:
             built.append({"name": name, "type": definition["type"], "value": value})
         return built, resolved
 
-    def _option_value(self, definition: dict[str, Any], value: Any, channel: _Channel, user_id: int,
-                      resolved: dict[str, dict[str, Any]]) -> Any:
+    def _option_value(
+        self,
+        definition: dict[str, Any],
+        value: Any,
+        channel: _Channel,
+        user_id: int,
+        resolved: dict[str, dict[str, Any]],
+    ) -> Any:
         kind, name = definition["type"], definition["name"]
         if kind in (STRING, INTEGER, NUMBER, BOOLEAN):
             self._check_scalar(definition, value)
@@ -147,9 +164,12 @@ class UserInteractionsMixin:
     @staticmethod
     def _check_scalar(definition: dict[str, Any], value: Any) -> None:
         kind, name = definition["type"], definition["name"]
-        ok = {STRING: isinstance(value, str), BOOLEAN: isinstance(value, bool),
-              INTEGER: isinstance(value, int) and not isinstance(value, bool),
-              NUMBER: isinstance(value, (int, float)) and not isinstance(value, bool)}[kind]
+        ok = {
+            STRING: isinstance(value, str),
+            BOOLEAN: isinstance(value, bool),
+            INTEGER: isinstance(value, int) and not isinstance(value, bool),
+            NUMBER: isinstance(value, (int, float)) and not isinstance(value, bool),
+        }[kind]
         if not ok:
             raise ValueError(f"option {name!r} has type {kind}; {value!r} does not fit")
         choices = definition.get("choices")
@@ -169,14 +189,18 @@ class UserInteractionsMixin:
             member["permissions"] = str(self._permissions(channel, user_id))
             resolved.setdefault("members", {})[str(user_id)] = member
 
-    def _resolve_channel(self, definition: dict[str, Any], channel_id: int, user_id: int,
-                         resolved: dict[str, dict[str, Any]]) -> None:
+    def _resolve_channel(
+        self, definition: dict[str, Any], channel_id: int, user_id: int, resolved: dict[str, dict[str, Any]]
+    ) -> None:
         target = self._channels[channel_id]
         allowed = definition.get("channel_types")
         if allowed and target.type not in allowed:
             raise ValueError(f"option {definition['name']!r} takes channel types {allowed}, not {target.type}")
         resolved.setdefault("channels", {})[str(channel_id)] = {
-            "id": str(target.id), "name": target.name, "type": target.type, "parent_id": None,
+            "id": str(target.id),
+            "name": target.name,
+            "type": target.type,
+            "parent_id": None,
             "permissions": str(self._permissions(target, user_id)),
         }
 
@@ -222,9 +246,18 @@ class UserInteractionsMixin:
             return {"type": kind, "custom_id": custom_id, "values": list(values.get(custom_id, []))}
         return {"type": kind}
 
-    def _interact(self, kind: int, channel: _Channel, user_id: int, data: dict[str, Any], *,
-                  message: _StoredMessage | None = None, name: str | None = None, command_type: int | None = None,
-                  focused_type: int | None = None) -> str:
+    def _interact(
+        self,
+        kind: int,
+        channel: _Channel,
+        user_id: int,
+        data: dict[str, Any],
+        *,
+        message: _StoredMessage | None = None,
+        name: str | None = None,
+        command_type: int | None = None,
+        focused_type: int | None = None,
+    ) -> str:
         """Creates the interaction and dispatches INTERACTION_CREATE to the shard owning the guild."""
         if channel.guild_id is not None and user_id not in self._guilds[channel.guild_id].members:
             raise ValueError(f"user {user_id} is not a member of guild {channel.guild_id}")
@@ -232,34 +265,55 @@ class UserInteractionsMixin:
         if session is None:
             raise AssertionError(self.dump("no gateway session would receive the interaction: is the bot connected?"))
         interaction = _Interaction(
-            self._ids.next(), "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48), kind, channel.id, channel.guild_id,
-            user_id, time.monotonic(), name=name, command_type=command_type,
-            source_message_id=message.id if message else None, focused_type=focused_type)
+            self._ids.next(),
+            "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
+            kind,
+            channel.id,
+            channel.guild_id,
+            user_id,
+            time.monotonic(),
+            name=name,
+            command_type=command_type,
+            source_message_id=message.id if message else None,
+            focused_type=focused_type,
+        )
         self._interactions[str(interaction.id)] = interaction
         self._by_token[interaction.token] = interaction
         session.dispatch("INTERACTION_CREATE", self._interaction_json(interaction, data, message))
         self._notify()
         return str(interaction.id)
 
-    def _interaction_json(self, interaction: _Interaction, data: dict[str, Any],
-                          message: _StoredMessage | None) -> dict[str, Any]:
+    def _interaction_json(
+        self, interaction: _Interaction, data: dict[str, Any], message: _StoredMessage | None
+    ) -> dict[str, Any]:
         channel = self._channels[interaction.channel_id]
         user_permissions = self._permissions(channel, interaction.user_id)
         payload: dict[str, Any] = {
-            "id": str(interaction.id), "application_id": str(self.application_id), "type": interaction.type,
-            "data": data, "token": interaction.token, "version": 1, "channel_id": str(channel.id),
+            "id": str(interaction.id),
+            "application_id": str(self.application_id),
+            "type": interaction.type,
+            "data": data,
+            "token": interaction.token,
+            "version": 1,
+            "channel_id": str(channel.id),
             "channel": self._channel_json(channel) | {"permissions": str(user_permissions)},
-            "app_permissions": str(self._permissions(channel, self.bot_user_id)), "locale": "en-US",
-            "entitlements": [], "entitlement_sku_ids": [], "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+            "app_permissions": str(self._permissions(channel, self.bot_user_id)),
+            "locale": "en-US",
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
             "authorizing_integration_owners": {"0": str(channel.guild_id or 0)},
             "context": 0 if channel.guild_id is not None else 1,
         }
         if channel.guild_id is not None:
             guild = self._guilds[channel.guild_id]
             member = self._member_json(guild, guild.members[interaction.user_id])
-            payload |= {"guild_id": str(guild.id), "guild_locale": "en-US",
-                        "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
-                        "member": member | {"permissions": str(user_permissions)}}
+            payload |= {
+                "guild_id": str(guild.id),
+                "guild_locale": "en-US",
+                "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+                "member": member | {"permissions": str(user_permissions)},
+            }
         else:
             payload["user"] = self._users[interaction.user_id].json()
         if message is not None:

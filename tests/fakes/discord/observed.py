@@ -2,6 +2,7 @@
 answer (Call), and each gateway payload in either direction (GatewayFrame). Plain
 records, apart from the server, so assertions do not depend on how the fake keeps its
 world."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

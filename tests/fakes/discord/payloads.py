@@ -1,6 +1,7 @@
 """The world as Discord's JSON: the bot user, members, channels (by type), guilds and
 the GUILD_CREATE payload a session gets. Shared by the gateway, the interactions and
 the REST routes, so every place describes an object the same way."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,9 +28,18 @@ class PayloadsMixin:
 
     def _member_json(self, guild: _Guild, member: _Member, *, with_user: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "roles": [str(r) for r in member.roles], "nick": None, "avatar": None, "banner": None,
-            "joined_at": member.joined_at, "premium_since": None, "deaf": False, "mute": False, "flags": 0,
-            "pending": False, "communication_disabled_until": None, "avatar_decoration_data": None,
+            "roles": [str(r) for r in member.roles],
+            "nick": None,
+            "avatar": None,
+            "banner": None,
+            "joined_at": member.joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
+            "avatar_decoration_data": None,
         }
         if with_user:
             data["user"] = self._users[member.user_id].json()
@@ -38,12 +48,22 @@ class PayloadsMixin:
     def _channel_json(self, channel: _Channel, *, with_guild_id: bool = True) -> dict[str, Any]:
         if channel.guild_id is None:
             recipient = self._users[channel.recipient_id].json() if channel.recipient_id in self._users else None
-            return {"id": str(channel.id), "type": DM_CHANNEL, "last_message_id": None, "flags": 0,
-                    "recipients": [recipient] if recipient else []}
+            return {
+                "id": str(channel.id),
+                "type": DM_CHANNEL,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [recipient] if recipient else [],
+            }
         data: dict[str, Any] = {
-            "id": str(channel.id), "type": channel.type, "name": channel.name, "position": channel.position,
-            "permission_overwrites": [o.json() for o in channel.overwrites.values()], "parent_id": None,
-            "nsfw": False, "flags": 0,
+            "id": str(channel.id),
+            "type": channel.type,
+            "name": channel.name,
+            "position": channel.position,
+            "permission_overwrites": [o.json() for o in channel.overwrites.values()],
+            "parent_id": None,
+            "nsfw": False,
+            "flags": 0,
         }
         if with_guild_id:
             data["guild_id"] = str(channel.guild_id)
@@ -52,22 +72,52 @@ class PayloadsMixin:
         if channel.type in (VOICE_CHANNEL, STAGE_CHANNEL):
             data |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
         if channel.type == FORUM_CHANNEL:
-            data |= {"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None,
-                     "default_forum_layout": 0, "topic": None, "rate_limit_per_user": 0}
+            data |= {
+                "available_tags": [],
+                "default_reaction_emoji": None,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+                "topic": None,
+                "rate_limit_per_user": 0,
+            }
         return data
 
     def _guild_json(self, guild: _Guild) -> dict[str, Any]:
         """A guild as GET /guilds/{id} returns it (GUILD_CREATE adds channels, members...)."""
         return {
-            "id": str(guild.id), "name": guild.name, "owner_id": str(guild.owner_id), "icon": None, "splash": None,
-            "discovery_splash": None, "banner": None, "description": None, "features": [], "emojis": [],
-            "stickers": [], "roles": [r.json() for r in guild.roles.values()], "afk_channel_id": None,
-            "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
-            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
-            "premium_subscription_count": 0, "premium_progress_bar_enabled": False, "preferred_locale": "en-US",
-            "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
-            "public_updates_channel_id": None, "safety_alerts_channel_id": None, "vanity_url_code": None,
-            "application_id": None, "max_members": 500000, "max_video_channel_users": 25, "incidents_data": None,
+            "id": str(guild.id),
+            "name": guild.name,
+            "owner_id": str(guild.owner_id),
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [r.json() for r in guild.roles.values()],
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "premium_progress_bar_enabled": False,
+            "preferred_locale": "en-US",
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "application_id": None,
+            "max_members": 500000,
+            "max_video_channel_users": 25,
+            "incidents_data": None,
         }
 
     def _guild_create(self, guild: _Guild, session: _Session) -> dict[str, Any]:
@@ -75,9 +125,18 @@ class PayloadsMixin:
         everyone_listed = bool(session.intents & GUILD_PRESENCES_INTENT)
         members = [m for m in guild.members.values() if everyone_listed or m.user_id == self.bot_user_id]
         return self._guild_json(guild) | {
-            "joined_at": guild.joined_at, "large": False, "unavailable": False, "member_count": len(guild.members),
+            "joined_at": guild.joined_at,
+            "large": False,
+            "unavailable": False,
+            "member_count": len(guild.members),
             "channels": [self._channel_json(self._channels[c], with_guild_id=False) for c in guild.channel_ids],
-            "members": [self._member_json(guild, m) for m in members], "threads": [], "presences": [],
-            "voice_states": [], "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
-            "embedded_activities": [], "lazy": True,
+            "members": [self._member_json(guild, m) for m in members],
+            "threads": [],
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "embedded_activities": [],
+            "lazy": True,
         }

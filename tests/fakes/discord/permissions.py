@@ -3,6 +3,7 @@ guild and anyone in a DM, and the mixin that computes a user's permissions in a
 channel the way Discord does (owner, @everyone, roles, administrator, then the
 channel's overwrites). Every "may the bot (or user) do this here" answer comes from
 here, so a rule Discord adds has one place to go."""
+
 from __future__ import annotations
 
 from .state import _Channel, _Overwrite
@@ -34,15 +35,39 @@ SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 53) - 1
 # What @everyone may do in a new guild (Discord's classic default plus the newer chat rights).
 DEFAULT_EVERYONE_PERMISSIONS = (
-    CREATE_INSTANT_INVITE | ADD_REACTIONS | STREAM | VIEW_CHANNEL | SEND_MESSAGES | SEND_TTS_MESSAGES | EMBED_LINKS
-    | ATTACH_FILES | READ_MESSAGE_HISTORY | MENTION_EVERYONE | USE_EXTERNAL_EMOJIS | CONNECT | SPEAK
-    | USE_VOICE_ACTIVATION | CHANGE_NICKNAME | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS
-    | CREATE_PRIVATE_THREADS | USE_EXTERNAL_STICKERS | SEND_MESSAGES_IN_THREADS
+    CREATE_INSTANT_INVITE
+    | ADD_REACTIONS
+    | STREAM
+    | VIEW_CHANNEL
+    | SEND_MESSAGES
+    | SEND_TTS_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | MENTION_EVERYONE
+    | USE_EXTERNAL_EMOJIS
+    | CONNECT
+    | SPEAK
+    | USE_VOICE_ACTIVATION
+    | CHANGE_NICKNAME
+    | USE_APPLICATION_COMMANDS
+    | CREATE_PUBLIC_THREADS
+    | CREATE_PRIVATE_THREADS
+    | USE_EXTERNAL_STICKERS
+    | SEND_MESSAGES_IN_THREADS
 )
 # What anyone may do in a DM with the bot.
 DM_PERMISSIONS = (
-    ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | SEND_TTS_MESSAGES | EMBED_LINKS | ATTACH_FILES
-    | READ_MESSAGE_HISTORY | MENTION_EVERYONE | USE_EXTERNAL_EMOJIS | USE_APPLICATION_COMMANDS
+    ADD_REACTIONS
+    | VIEW_CHANNEL
+    | SEND_MESSAGES
+    | SEND_TTS_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | MENTION_EVERYONE
+    | USE_EXTERNAL_EMOJIS
+    | USE_APPLICATION_COMMANDS
 )
 # Discord takes these away from whoever may not send messages in the channel.
 NEEDS_SEND_MESSAGES = MENTION_EVERYONE | SEND_TTS_MESSAGES | ATTACH_FILES | EMBED_LINKS

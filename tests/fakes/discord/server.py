@@ -4,6 +4,7 @@ DMs, rate limits, disconnects), what users do (slash commands, autocomplete, but
 selects, modals), and what a test observes. The gateway, the interactions and the
 REST routes are mixins from their own modules, so this class stays the place for the
 world and its lifecycle."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,8 +56,16 @@ from .state import (
 
 
 class FakeDiscord(
-    GatewayMixin, UserInteractionsMixin, RestPlumbingMixin, UserRoutesMixin, CommandRoutesMixin, GuildRoutesMixin,
-    MessageRoutesMixin, InteractionRoutesMixin, PayloadsMixin, PermissionsMixin,
+    GatewayMixin,
+    UserInteractionsMixin,
+    RestPlumbingMixin,
+    UserRoutesMixin,
+    CommandRoutesMixin,
+    GuildRoutesMixin,
+    MessageRoutesMixin,
+    InteractionRoutesMixin,
+    PayloadsMixin,
+    PermissionsMixin,
 ):
     """Discord for one bot (one application), with a world of guilds the test sets up.
 
@@ -67,8 +76,13 @@ class FakeDiscord(
     windows), `heartbeat_interval_ms`.
     """
 
-    def __init__(self, token: str = "FAKE.TOKEN.x", application_id: int = 900000000000000001,
-                 bot_user_id: int = 900000000000000001, bot_name: str = "ExplainerBot") -> None:
+    def __init__(
+        self,
+        token: str = "FAKE.TOKEN.x",
+        application_id: int = 900000000000000001,
+        bot_user_id: int = 900000000000000001,
+        bot_name: str = "ExplainerBot",
+    ) -> None:
         self.token = token
         self.application_id = application_id
         self.bot_user_id = bot_user_id
@@ -195,8 +209,9 @@ class FakeDiscord(
         guild.roles[role_id] = role = _Role(role_id, name, permissions, position)
         self._dispatch_to_guild(guild_id, event, {"guild_id": str(guild_id), "role": role.json()}, GUILDS_INTENT)
 
-    def add_member(self, guild_id: int, user_id: int, name: str, roles: list[int] | tuple[int, ...] = (), *,
-                   bot: bool = False) -> None:
+    def add_member(
+        self, guild_id: int, user_id: int, name: str, roles: list[int] | tuple[int, ...] = (), *, bot: bool = False
+    ) -> None:
         """Adds a member, or replaces one's roles (use bot_user_id to give the bot roles)."""
         guild = self._guild(guild_id)
         unknown_roles = [r for r in roles if r not in guild.roles]
@@ -262,11 +277,13 @@ class FakeDiscord(
             data["resolved"] = resolved
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
-        return self._interact(APPLICATION_COMMAND, channel, user_id, data, name=command["name"],
-                              command_type=CHAT_INPUT)
+        return self._interact(
+            APPLICATION_COMMAND, channel, user_id, data, name=command["name"], command_type=CHAT_INPUT
+        )
 
-    def autocomplete(self, channel_id: int, user_id: int, name: str, focused: str, value: str,
-                     options: dict[str, Any] | None = None) -> str:
+    def autocomplete(
+        self, channel_id: int, user_id: int, name: str, focused: str, value: str, options: dict[str, Any] | None = None
+    ) -> str:
         """A user types `value` into option `focused` of a command; returns the interaction id."""
         channel = self._channel(channel_id)
         command, path = self._command_for(channel, user_id, name)
@@ -275,14 +292,24 @@ class FakeDiscord(
         if definition is None or not definition.get("autocomplete"):
             raise ValueError(f"/{name} has no option {focused!r} with autocomplete")
         # Discord sends what has been typed so far, unvalidated and without resolved objects.
-        built = [{"name": key, "type": (kind := self._option_type(leaf_options, key)), "value": self._raw(kind, val)}
-                 for key, val in (options or {}).items() if key != focused]
+        built = [
+            {"name": key, "type": (kind := self._option_type(leaf_options, key)), "value": self._raw(kind, val)}
+            for key, val in (options or {}).items()
+            if key != focused
+        ]
         built.append({"name": focused, "type": definition["type"], "value": value, "focused": True})
         data = {"id": command["id"], "name": command["name"], "type": CHAT_INPUT, "options": nest(built)}
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
-        return self._interact(AUTOCOMPLETE, channel, user_id, data, name=command["name"], command_type=CHAT_INPUT,
-                              focused_type=definition["type"])
+        return self._interact(
+            AUTOCOMPLETE,
+            channel,
+            user_id,
+            data,
+            name=command["name"],
+            command_type=CHAT_INPUT,
+            focused_type=definition["type"],
+        )
 
     def press(self, channel_id: int, user_id: int, message_id: int, custom_id: str, *, stale: bool = False) -> str:
         """A user presses a button on a message the bot sent; `stale` allows a button no longer on it."""
@@ -334,8 +361,11 @@ class FakeDiscord(
     def messages(self, channel_id: int) -> list[dict[str, Any]]:
         """The bot's messages in the channel, as they are now (ephemeral ones included, flag 64), each with
         the `allowed_mentions` it was sent with (None when it sent none: Discord then pings everyone named)."""
-        return [copy.deepcopy(m.payload) | {"allowed_mentions": copy.deepcopy(m.allowed_mentions)}
-                for m in self._messages.values() if m.channel_id == channel_id and not m.deleted]
+        return [
+            copy.deepcopy(m.payload) | {"allowed_mentions": copy.deepcopy(m.allowed_mentions)}
+            for m in self._messages.values()
+            if m.channel_id == channel_id and not m.deleted
+        ]
 
     def message(self, message_id: int) -> dict[str, Any]:
         stored = self._messages[int(message_id)]
@@ -365,8 +395,10 @@ class FakeDiscord(
             lines.append(f"  +{call.at - self._started_at:.3f}s {call.route} {call.status}{outcome}")
         for session in self._sessions.values():
             state = ("connected" if session.connection else "disconnected") + (", ready" if session.ready else "")
-            lines.append(f"  session {session.id[:8]} shard [{session.shard_id}, {session.shard_count}]"
-                         f" seq {session.seq} {state}")
+            lines.append(
+                f"  session {session.id[:8]} shard [{session.shard_id}, {session.shard_count}]"
+                f" seq {session.seq} {state}"
+            )
         return "\n".join(lines)
 
     # ----- the world, inside ---------------------------------------------------------------------------

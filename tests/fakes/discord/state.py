@@ -3,6 +3,7 @@ overwrites, channels, guilds, the bot's stored messages (with who may see an eph
 one) and interactions with everything the bot did to answer them. The server and its
 mixins own the dictionaries that hold them; how they look on the wire is in
 payloads.py."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,9 +21,18 @@ class _User:
 
     def json(self) -> dict[str, Any]:
         return {
-            "id": str(self.id), "username": self.name, "global_name": None if self.bot else self.name,
-            "discriminator": "0", "avatar": None, "bot": self.bot, "system": False, "public_flags": 0, "flags": 0,
-            "banner": None, "accent_color": None, "avatar_decoration_data": None,
+            "id": str(self.id),
+            "username": self.name,
+            "global_name": None if self.bot else self.name,
+            "discriminator": "0",
+            "avatar": None,
+            "bot": self.bot,
+            "system": False,
+            "public_flags": 0,
+            "flags": 0,
+            "banner": None,
+            "accent_color": None,
+            "avatar_decoration_data": None,
         }
 
 
@@ -35,10 +45,19 @@ class _Role:
 
     def json(self) -> dict[str, Any]:
         return {
-            "id": str(self.id), "name": self.name, "permissions": str(self.permissions), "position": self.position,
-            "color": 0, "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
-            "hoist": False, "managed": False, "mentionable": False, "icon": None, "unicode_emoji": None,
-            "flags": 0, "description": None,
+            "id": str(self.id),
+            "name": self.name,
+            "permissions": str(self.permissions),
+            "position": self.position,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+            "description": None,
         }
 
 

@@ -4,6 +4,7 @@ allowed_mentions and who a message pings, and application command definitions
 (names, descriptions, options, choices, counts and sizes). Each adds Discord's error
 codes to a FormErrors under the offending field's path. Pure functions of the body,
 kept apart from the routes that call them."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,10 @@ from .helpers import _as_int, _short
 
 # ----- message validation ------------------------------------------------------------------------------
 
-def _check_text(obj: dict[str, Any], key: str, limit: int, errors: FormErrors, path: tuple[Any, ...],
-                *, required: bool = False) -> int:
+
+def _check_text(
+    obj: dict[str, Any], key: str, limit: int, errors: FormErrors, path: tuple[Any, ...], *, required: bool = False
+) -> int:
     """Checks a string field; returns its length (what counts towards the embed total)."""
     value = obj.get(key)
     if value is None or (required and isinstance(value, str) and not value.strip()):
@@ -67,8 +70,15 @@ def _check_text(obj: dict[str, Any], key: str, limit: int, errors: FormErrors, p
     return len(value)
 
 
-def _check_url(obj: dict[str, Any], key: str, errors: FormErrors, path: tuple[Any, ...], *,
-               required: bool = False, schemes: tuple[str, ...] = ("http", "https")) -> None:
+def _check_url(
+    obj: dict[str, Any],
+    key: str,
+    errors: FormErrors,
+    path: tuple[Any, ...],
+    *,
+    required: bool = False,
+    schemes: tuple[str, ...] = ("http", "https"),
+) -> None:
     value = obj.get(key)
     if value is None:
         if required:
@@ -133,8 +143,10 @@ def _check_embed(embed: Any, errors: FormErrors, path: tuple[Any, ...]) -> int:
 
 
 def check_embeds(embeds: Any, errors: FormErrors, path: tuple[Any, ...]) -> None:
-    total = sum(_check_embed(embed, errors, path + (i,))
-                for i, embed in enumerate(_check_list(embeds, errors, path, MAX_EMBEDS)))
+    total = sum(
+        _check_embed(embed, errors, path + (i,))
+        for i, embed in enumerate(_check_list(embeds, errors, path, MAX_EMBEDS))
+    )
     if total > MAX_EMBED_TOTAL:
         errors.add(path, "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
 
@@ -159,11 +171,17 @@ class _ComponentChecker:
         for i, component in enumerate(_check_list(components, self.errors, path, limit)):
             self._component(component, path + (i,), allowed)
         if self.v2 and self.count > MAX_V2_COMPONENTS:
-            self.errors.add(path, "COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED",
-                            f"The total number of components must be {MAX_V2_COMPONENTS} or fewer")
+            self.errors.add(
+                path,
+                "COMPONENT_MAX_TOTAL_COMPONENTS_EXCEEDED",
+                f"The total number of components must be {MAX_V2_COMPONENTS} or fewer",
+            )
         if self.text > MAX_V2_TEXT:
-            self.errors.add(path, "COMPONENT_MAX_TOTAL_TEXT_EXCEEDED",
-                            f"The total length of text in components must be {MAX_V2_TEXT} or fewer")
+            self.errors.add(
+                path,
+                "COMPONENT_MAX_TOTAL_TEXT_EXCEEDED",
+                f"The total length of text in components must be {MAX_V2_TEXT} or fewer",
+            )
 
     def _component(self, component: Any, path: tuple[Any, ...], allowed: tuple[int, ...]) -> None:
         if not _check_dict(component, self.errors, path):
@@ -171,29 +189,42 @@ class _ComponentChecker:
         self.count += 1
         kind = component.get("type")
         if kind not in allowed:
-            self.errors.add(path + ("type",), "UNION_TYPE_CHOICES",
-                            f'Value of field "type" must be one of {allowed}.')
+            self.errors.add(path + ("type",), "UNION_TYPE_CHOICES", f'Value of field "type" must be one of {allowed}.')
             return
-        handlers = {1: self._row, 2: self._button, 9: self._section, 10: self._text_display, 11: self._media,
-                    12: self._gallery, 13: self._file, 14: lambda c, p: None, 17: self._container}
+        handlers = {
+            1: self._row,
+            2: self._button,
+            9: self._section,
+            10: self._text_display,
+            11: self._media,
+            12: self._gallery,
+            13: self._file,
+            14: lambda c, p: None,
+            17: self._container,
+        }
         handlers.get(kind, self._select)(component, path)
 
     def _row(self, row: dict[str, Any], path: tuple[Any, ...]) -> None:
         children = _check_list(row.get("components"), self.errors, path + ("components",), MAX_ROW_WIDTH, minimum=1)
         if any(isinstance(c, dict) and c.get("type") in self.SELECTS for c in children) and len(children) > 1:
-            self.errors.add(path + ("components",), "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                            "The specified component exceeds the maximum width")
+            self.errors.add(
+                path + ("components",),
+                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                "The specified component exceeds the maximum width",
+            )
         for j, child in enumerate(children):
             self._component(child, path + ("components", j), (2, *self.SELECTS))
 
     def _custom_id(self, component: dict[str, Any], path: tuple[Any, ...]) -> None:
         custom_id = component.get("custom_id")
         if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
-            self.errors.add(path + ("custom_id",), "BASE_TYPE_BAD_LENGTH",
-                            f"Must be between 1 and {MAX_CUSTOM_ID} in length.")
+            self.errors.add(
+                path + ("custom_id",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_CUSTOM_ID} in length."
+            )
         elif custom_id in self.custom_ids:
-            self.errors.add(path + ("custom_id",), "COMPONENT_CUSTOM_ID_DUPLICATED",
-                            "Component custom id cannot be duplicated")
+            self.errors.add(
+                path + ("custom_id",), "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated"
+            )
         else:
             self.custom_ids.add(custom_id)
 
@@ -206,8 +237,11 @@ class _ComponentChecker:
         if style == 5:
             _check_url(button, "url", self.errors, path, required=True, schemes=("http", "https", "discord"))
             if "custom_id" in button:
-                self.errors.add(path + ("custom_id",), "BUTTON_COMPONENT_CUSTOM_ID_DISALLOWED",
-                                "A link button cannot have a custom id")
+                self.errors.add(
+                    path + ("custom_id",),
+                    "BUTTON_COMPONENT_CUSTOM_ID_DISALLOWED",
+                    "A link button cannot have a custom id",
+                )
         elif style == 6:
             if button.get("sku_id") is None:
                 self.errors.add(path + ("sku_id",), "BASE_TYPE_REQUIRED", "This field is required")
@@ -236,12 +270,18 @@ class _ComponentChecker:
                 _check_text(option, "value", 100, self.errors, path + ("options", k), required=True)
                 _check_text(option, "description", 100, self.errors, path + ("options", k))
                 if option.get("value") in values:
-                    self.errors.add(path + ("options", k, "value"), "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED",
-                                    "Select option values must be unique")
+                    self.errors.add(
+                        path + ("options", k, "value"),
+                        "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED",
+                        "Select option values must be unique",
+                    )
                 values.add(option.get("value"))
         if isinstance(high, int) and options and high > len(options):
-            self.errors.add(path + ("max_values",), "SELECT_COMPONENT_MAX_VALUES_TOO_HIGH",
-                            "max_values cannot exceed the number of options")
+            self.errors.add(
+                path + ("max_values",),
+                "SELECT_COMPONENT_MAX_VALUES_TOO_HIGH",
+                "max_values cannot exceed the number of options",
+            )
 
     def _section(self, section: dict[str, Any], path: tuple[Any, ...]) -> None:
         texts = _check_list(section.get("components"), self.errors, path + ("components",), 3, minimum=1)
@@ -259,8 +299,9 @@ class _ComponentChecker:
     def _media(self, thumbnail: dict[str, Any], path: tuple[Any, ...]) -> None:
         media = thumbnail.get("media")
         if _check_dict(media, self.errors, path + ("media",)):
-            _check_url(media, "url", self.errors, path + ("media",), required=True,
-                       schemes=("http", "https", "attachment"))
+            _check_url(
+                media, "url", self.errors, path + ("media",), required=True, schemes=("http", "https", "attachment")
+            )
 
     def _gallery(self, gallery: dict[str, Any], path: tuple[Any, ...]) -> None:
         for j, item in enumerate(_check_list(gallery.get("items"), self.errors, path + ("items",), 10, minimum=1)):
@@ -273,8 +314,9 @@ class _ComponentChecker:
             _check_url(media, "url", self.errors, path + ("file",), required=True, schemes=("attachment",))
 
     def _container(self, container: dict[str, Any], path: tuple[Any, ...]) -> None:
-        for j, child in enumerate(_check_list(container.get("components"), self.errors, path + ("components",),
-                                              MAX_V2_COMPONENTS, minimum=1)):
+        for j, child in enumerate(
+            _check_list(container.get("components"), self.errors, path + ("components",), MAX_V2_COMPONENTS, minimum=1)
+        ):
             self._component(child, path + ("components", j), self.IN_CONTAINER)
 
 
@@ -288,8 +330,11 @@ def check_allowed_mentions(value: Any, errors: FormErrors, path: tuple[Any, ...]
     for kind in ("users", "roles"):
         ids = _check_list(value.get(kind, []), errors, path + (kind,), 100)
         if ids and kind in parse:
-            errors.add(path, "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
-                       f'parse:["{kind}"] and {kind}: [ids] are mutually exclusive.')
+            errors.add(
+                path,
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids] are mutually exclusive.',
+            )
 
 
 def check_message(data: Any, errors: FormErrors, path: tuple[Any, ...] = (), *, flags: int | None = None) -> None:
@@ -314,14 +359,23 @@ def check_message(data: Any, errors: FormErrors, path: tuple[Any, ...] = (), *, 
     if flags & IS_COMPONENTS_V2:
         for key in ("content", "embeds"):
             if data.get(key):
-                errors.add(path + (key,), "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
-                           f"The '{key}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2")
+                errors.add(
+                    path + (key,),
+                    "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                    f"The '{key}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+                )
 
 
 def is_empty_message(message: dict[str, Any]) -> bool:
     """Discord refuses a message with nothing to show (whitespace-only content counts as nothing)."""
-    return not ((message.get("content") or "").strip() or message.get("embeds") or message.get("components")
-                or message.get("attachments") or message.get("sticker_items") or message.get("poll"))
+    return not (
+        (message.get("content") or "").strip()
+        or message.get("embeds")
+        or message.get("components")
+        or message.get("attachments")
+        or message.get("sticker_items")
+        or message.get("poll")
+    )
 
 
 def pings(content: str, allowed_mentions: dict[str, Any] | None) -> tuple[list[int], list[int], bool]:
@@ -340,6 +394,7 @@ def pings(content: str, allowed_mentions: dict[str, Any] | None) -> tuple[list[i
 
 
 # ----- application command validation ---------------------------------------------------------------------
+
 
 def _check_name(item: dict[str, Any], errors: FormErrors, path: tuple[Any, ...], *, chat_input: bool) -> None:
     name = item.get("name")
@@ -361,12 +416,18 @@ def _check_choices(option: dict[str, Any], errors: FormErrors, path: tuple[Any, 
     if choices is None:
         return
     if kind not in (STRING, INTEGER, NUMBER):
-        errors.add(path + ("choices",), "APPLICATION_COMMAND_OPTION_CHOICES_NOT_ALLOWED",
-                   "Only string, integer and number options can have choices")
+        errors.add(
+            path + ("choices",),
+            "APPLICATION_COMMAND_OPTION_CHOICES_NOT_ALLOWED",
+            "Only string, integer and number options can have choices",
+        )
         return
     if option.get("autocomplete"):
-        errors.add(path + ("autocomplete",), "APPLICATION_COMMAND_AUTOCOMPLETE_WITH_CHOICES",
-                   "Autocomplete cannot be set on an option with choices")
+        errors.add(
+            path + ("autocomplete",),
+            "APPLICATION_COMMAND_AUTOCOMPLETE_WITH_CHOICES",
+            "Autocomplete cannot be set on an option with choices",
+        )
     for k, choice in enumerate(_check_list(choices, errors, path + ("choices",), MAX_CHOICES)):
         if _check_dict(choice, errors, path + ("choices", k)):
             _check_choice(choice, kind, errors, path + ("choices", k))
@@ -400,37 +461,57 @@ def _check_option(option: Any, errors: FormErrors, path: tuple[Any, ...], depth:
     _check_description(option, errors, path)
     if kind in (SUB_COMMAND, SUB_COMMAND_GROUP):
         if kind == SUB_COMMAND_GROUP and depth > 0 or kind == SUB_COMMAND and depth > 1:
-            errors.add(path + ("type",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
-                       "Subcommands cannot be nested this deep")
-        _check_options(option.get("options", []), errors, path + ("options",), depth + 1,
-                       only=(SUB_COMMAND,) if kind == SUB_COMMAND_GROUP else None)
+            errors.add(
+                path + ("type",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "Subcommands cannot be nested this deep"
+            )
+        _check_options(
+            option.get("options", []),
+            errors,
+            path + ("options",),
+            depth + 1,
+            only=(SUB_COMMAND,) if kind == SUB_COMMAND_GROUP else None,
+        )
         return
     _check_choices(option, errors, path)
     if option.get("autocomplete") and kind not in (STRING, INTEGER, NUMBER):
-        errors.add(path + ("autocomplete",), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
-                   "Only string, integer and number options can autocomplete")
+        errors.add(
+            path + ("autocomplete",),
+            "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
+            "Only string, integer and number options can autocomplete",
+        )
     if option.get("channel_types") is not None and kind != CHANNEL:
-        errors.add(path + ("channel_types",), "APPLICATION_COMMAND_OPTION_CHANNEL_TYPES_INVALID",
-                   "Only channel options can have channel types")
+        errors.add(
+            path + ("channel_types",),
+            "APPLICATION_COMMAND_OPTION_CHANNEL_TYPES_INVALID",
+            "Only channel options can have channel types",
+        )
     for key in ("min_value", "max_value"):
         if option.get(key) is not None and kind not in (INTEGER, NUMBER):
-            errors.add(path + (key,), "APPLICATION_COMMAND_OPTION_INVALID",
-                       f"Only integer and number options can have {key}")
+            errors.add(
+                path + (key,), "APPLICATION_COMMAND_OPTION_INVALID", f"Only integer and number options can have {key}"
+            )
     for key, low in (("min_length", 0), ("max_length", 1)):
         value = option.get(key)
         if value is not None and (kind != STRING or not isinstance(value, int) or not low <= value <= 6000):
-            errors.add(path + (key,), "APPLICATION_COMMAND_OPTION_INVALID",
-                       f"{key} must be between {low} and 6000, on string options")
+            errors.add(
+                path + (key,),
+                "APPLICATION_COMMAND_OPTION_INVALID",
+                f"{key} must be between {low} and 6000, on string options",
+            )
 
 
-def _check_options(options: Any, errors: FormErrors, path: tuple[Any, ...], depth: int, *,
-                   only: tuple[int, ...] | None = None) -> None:
+def _check_options(
+    options: Any, errors: FormErrors, path: tuple[Any, ...], depth: int, *, only: tuple[int, ...] | None = None
+) -> None:
     options = _check_list(options, errors, path, MAX_OPTIONS)
     kinds = [o.get("type") for o in options if isinstance(o, dict)]
     nesting = [k in (SUB_COMMAND, SUB_COMMAND_GROUP) for k in kinds]
     if any(nesting) and not all(nesting) or only and any(k not in only for k in kinds):
-        errors.add(path, "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
-                   "Subcommands and groups cannot be mixed with other options")
+        errors.add(
+            path,
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Subcommands and groups cannot be mixed with other options",
+        )
     seen: set[str] = set()
     optional_seen = False
     for i, option in enumerate(options):
@@ -438,12 +519,16 @@ def _check_options(options: Any, errors: FormErrors, path: tuple[Any, ...], dept
         if not isinstance(option, dict):
             continue
         if option.get("name") in seen:
-            errors.add(path + (i, "name"), "APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS",
-                       "Option names must be unique")
+            errors.add(
+                path + (i, "name"), "APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS", "Option names must be unique"
+            )
         seen.add(option.get("name"))
         if option.get("required") and optional_seen:
-            errors.add(path + (i, "required"), "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                       "Required options must be placed before non-required options")
+            errors.add(
+                path + (i, "required"),
+                "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                "Required options must be placed before non-required options",
+            )
         optional_seen = optional_seen or not option.get("required")
 
 
@@ -481,12 +566,16 @@ def check_commands(commands: Any) -> None:
             if _command_size(command) > MAX_COMMAND_SIZE:
                 errors.add((i,), "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({MAX_COMMAND_SIZE})")
         elif command.get("description") or command.get("options"):
-            errors.add((i, "description"), "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
-                       "Context menu commands cannot have a description or options")
+            errors.add(
+                (i, "description"),
+                "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                "Context menu commands cannot have a description or options",
+            )
         permissions = command.get("default_member_permissions")
         if permissions is not None and _as_int(permissions) is None:
-            errors.add((i, "default_member_permissions"), "NUMBER_TYPE_COERCE",
-                       f'Value "{permissions}" is not snowflake.')
+            errors.add(
+                (i, "default_member_permissions"), "NUMBER_TYPE_COERCE", f'Value "{permissions}" is not snowflake.'
+            )
     for kind, count in counts.items():
         if count > MAX_COMMANDS[kind]:
             raise ApiError(400, 30032, f"Maximum number of application commands reached ({MAX_COMMANDS[kind]})")

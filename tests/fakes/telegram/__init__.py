@@ -27,6 +27,7 @@ actions, observation, request bookkeeping) and methods/ (the Bot API methods,
 one mixin of FakeTelegram per group). Everything a test imports is
 re-exported here.
 """
+
 from .constants import (
     CHAT_TYPES,
     DEFAULT_UPDATE_EXCLUDED,
@@ -50,9 +51,31 @@ from .server import FakeTelegram
 from .state import FakeChat
 
 __all__ = [
-    "CHAT_TYPES", "DEFAULT_UPDATE_EXCLUDED", "MAX_CALLBACK_ANSWER", "MAX_CALLBACK_DATA", "MAX_COMMANDS",
-    "MAX_INLINE_RESULTS", "MAX_TEXT", "MEMBER_STATUSES", "QUERY_TOO_OLD", "SECRET_HEADER", "SUPERSEDED_GRACE",
-    "ApiError", "Call", "FakeChat", "FakeTelegram", "HtmlParser", "RateLimits", "SentMessage", "WebhookDelivery",
-    "bad_request", "callback_data_of", "check_reply_markup", "forbidden", "link_url", "parse_text", "read_params",
+    "CHAT_TYPES",
+    "DEFAULT_UPDATE_EXCLUDED",
+    "MAX_CALLBACK_ANSWER",
+    "MAX_CALLBACK_DATA",
+    "MAX_COMMANDS",
+    "MAX_INLINE_RESULTS",
+    "MAX_TEXT",
+    "MEMBER_STATUSES",
+    "QUERY_TOO_OLD",
+    "SECRET_HEADER",
+    "SUPERSEDED_GRACE",
+    "ApiError",
+    "Call",
+    "FakeChat",
+    "FakeTelegram",
+    "HtmlParser",
+    "RateLimits",
+    "SentMessage",
+    "WebhookDelivery",
+    "bad_request",
+    "callback_data_of",
+    "check_reply_markup",
+    "forbidden",
+    "link_url",
+    "parse_text",
+    "read_params",
     "utf16_len",
 ]

@@ -4,7 +4,6 @@ default, the webhook's secret header, the answer to an expired query, and how lo
 superseded long poll lingers. They sit apart from the code that checks them so that
 every part of the fake, and a test that exercises a limit, reads the same value."""
 
-
 MAX_TEXT = 4096  # UTF-16 code units of a message's text after parsing
 MAX_CALLBACK_DATA = 64  # bytes
 MAX_CALLBACK_ANSWER = 200  # characters

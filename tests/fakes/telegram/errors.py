@@ -2,6 +2,7 @@
 Telegram would send (ok=false, error_code, parameters), and bad_request/forbidden
 build the common ones. Every check in the fake raises these, so a refusal reaches
 the bot exactly as Telegram words it."""
+
 from __future__ import annotations
 
 from typing import Any

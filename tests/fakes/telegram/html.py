@@ -3,6 +3,7 @@ send (HtmlParser, after tdlib's parser, with its error wordings and byte offsets
 how a text_link's URL is stored, and parse_text, which turns a message text and its
 parse_mode into what users see plus its entities. It is the strictest part of the
 fake, so it lives on its own and can be tested directly."""
+
 from __future__ import annotations
 
 import re
@@ -25,9 +26,17 @@ _CHAR_REF = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})
 _NAMED_REFS = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _NAME_TOKEN = re.compile(r"[A-Za-z0-9.-]*")
 _STYLE_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
 }
 _TAGS = frozenset(_STYLE_TAGS) | {"a", "code", "pre", "blockquote", "tg-emoji"}
 
@@ -137,7 +146,7 @@ class HtmlParser:
         name_end = self._scan(start + 1, _SPACE + ">")
         if name_end >= len(self.src):
             raise self._fail("Unclosed start tag", start)
-        tag = self.src[start + 1:name_end].lower()
+        tag = self.src[start + 1 : name_end].lower()
         if tag not in _TAGS:
             raise self._fail(f'Unsupported start tag "{tag}"', start)
         self.pos = name_end
@@ -156,7 +165,7 @@ class HtmlParser:
                 return attributes
             name_start = self.pos
             self.pos = self._scan(self.pos, _SPACE + "=>")
-            name = self.src[name_start:self.pos].lower()
+            name = self.src[name_start : self.pos].lower()
             if not name:
                 raise self._fail(f'Empty attribute name in the tag "{tag}"', start)
             self.pos = self._skip_space(self.pos)
@@ -220,14 +229,14 @@ class HtmlParser:
         if not self.open:
             raise self._fail("Unexpected end tag", start)
         name_end = self._scan(start + 2, _SPACE + ">")
-        name = self.src[start + 2:name_end].lower()
+        name = self.src[start + 2 : name_end].lower()
         close = self._skip_space(name_end)
         if close >= len(self.src) or self.src[close] != ">":
             raise self._fail("Unclosed end tag", start)
         opened = self.open.pop()
         if name and name != opened.tag:
             raise self._fail(
-                f'Unmatched end tag at byte offset {self._byte_offset(start)}, '
+                f"Unmatched end tag at byte offset {self._byte_offset(start)}, "
                 f'expected "</{opened.tag}>", found "</{name}>"'
             )
         self.pos = close + 1

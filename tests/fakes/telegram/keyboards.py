@@ -2,6 +2,7 @@
 buttons, each with a text and exactly one action, callback_data of 1-64 bytes and
 URLs Telegram opens; other markups pass as they are. Also which callback data a sent
 keyboard offers, so a simulated button press can be checked against it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,16 @@ from .constants import MAX_CALLBACK_DATA
 from .errors import bad_request
 
 _BUTTON_ACTIONS = (
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query", "switch_inline_query_current_chat",
-    "switch_inline_query_chosen_chat", "copy_text", "callback_game", "pay",
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 
 
@@ -48,7 +57,9 @@ def _check_button(button: Any) -> None:
     if len(actions) > 1:
         raise bad_request(f"can't parse inline keyboard button: exactly one of {', '.join(actions)} must be used")
     data = button.get("callback_data")
-    if "callback_data" in button and not (isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA):
+    if "callback_data" in button and not (
+        isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA
+    ):
         raise bad_request("BUTTON_DATA_INVALID")
     if "url" in button and not _button_url_ok(button["url"]):
         raise bad_request("BUTTON_URL_INVALID")

@@ -1,6 +1,7 @@
 """Telegram's flood limits on sent messages (global, per chat, per group and minute),
 as sliding windows that answer 429 with a whole-second retry_after. Off unless a test
 calls FakeTelegram.rate_limit(), so ordinary tests never wait on them."""
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,9 @@ def _per_second(rate: float) -> tuple[int, float]:
 class RateLimits:
     """Telegram's flood limits on sent messages: global, per chat, per group and minute."""
 
-    def __init__(self, per_second_global: float | None, per_second_per_chat: float | None,
-                 per_minute_per_group: int | None) -> None:
+    def __init__(
+        self, per_second_global: float | None, per_second_per_chat: float | None, per_minute_per_group: int | None
+    ) -> None:
         self._global = _Window(*_per_second(per_second_global)) if per_second_global else None
         self._chat_rate = _per_second(per_second_per_chat) if per_second_per_chat else None
         if per_minute_per_group is not None and per_minute_per_group <= 0:

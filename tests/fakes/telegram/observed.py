@@ -2,6 +2,7 @@
 messages the bot sent or edited as users see them (SentMessage), and the fake's
 attempts to post updates to a webhook (WebhookDelivery). Kept as plain records, apart
 from the server, so assertions do not depend on how the server stores its world."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,6 +2,7 @@
 parameters read from its query, form, multipart or JSON body the way the Bot API
 reads them, an integer parameter with Telegram's refusal when it is missing or not a
 number, and a wait for the fake's "something changed" event."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,12 +16,33 @@ from .errors import bad_request
 
 # Top-level parameters that are plain strings on the wire; every other string
 # value is JSON (PTB JSON-encodes numbers, booleans, lists and objects).
-_STRING_PARAMS = frozenset({
-    "text", "caption", "parse_mode", "callback_query_id", "inline_query_id", "inline_message_id",
-    "url", "secret_token", "ip_address", "action", "next_offset", "language_code", "description",
-    "short_description", "name", "title", "custom_title", "emoji", "business_connection_id",
-    "message_effect_id", "switch_pm_text", "switch_pm_parameter", "query",
-})
+_STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "inline_query_id",
+        "inline_message_id",
+        "url",
+        "secret_token",
+        "ip_address",
+        "action",
+        "next_offset",
+        "language_code",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "custom_title",
+        "emoji",
+        "business_connection_id",
+        "message_effect_id",
+        "switch_pm_text",
+        "switch_pm_parameter",
+        "query",
+    }
+)
 
 
 def _decode_param(name: str, value: Any) -> Any:

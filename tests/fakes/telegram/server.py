@@ -4,6 +4,7 @@ button, query inline, add or remove the bot), what a test observes, the world's
 internals the methods share, and the request bookkeeping that answers each call. The
 Bot API methods come from the mixins in methods/, one per group, so this class stays
 the place for the world and the wire."""
+
 from __future__ import annotations
 
 import asyncio
@@ -52,11 +53,10 @@ def _update_kind(update: dict[str, Any]) -> str:
 
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin, QueryMethodsMixin,
-                   ChatMethodsMixin):
+class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin, QueryMethodsMixin, ChatMethodsMixin):
     """The Bot API for one bot, with a world of chats the test sets up.
 
     add_chat puts the bot in the chat: a member of a private chat or group, an
@@ -68,8 +68,14 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     it is an administrator there.
     """
 
-    def __init__(self, token: str = "123456:TEST", bot_username: str = "ExplainerTestBot", bot_id: int = 123456,
-                 *, privacy_mode: bool = False) -> None:
+    def __init__(
+        self,
+        token: str = "123456:TEST",
+        bot_username: str = "ExplainerTestBot",
+        bot_id: int = 123456,
+        *,
+        privacy_mode: bool = False,
+    ) -> None:
         self.token = token
         self.bot_username = bot_username
         self.bot_id = bot_id
@@ -146,12 +152,20 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         await self.stop()
 
     # ----- world setup ----------------------------------------------------------------
-    def add_chat(self, chat_id: int, type: str, title: str | None = None, username: str | None = None,
-                 first_name: str | None = None) -> None:
+    def add_chat(
+        self,
+        chat_id: int,
+        type: str,
+        title: str | None = None,
+        username: str | None = None,
+        first_name: str | None = None,
+    ) -> None:
         if type not in CHAT_TYPES:
             raise ValueError(f"chat type must be one of {CHAT_TYPES}, not {type!r}")
         if (type == "private") != (chat_id > 0):
-            raise ValueError(f"Telegram's private chat ids are positive and other chat ids negative: {chat_id} ({type})")
+            raise ValueError(
+                f"Telegram's private chat ids are positive and other chat ids negative: {chat_id} ({type})"
+            )
         chat = FakeChat(chat_id, type, title, username, first_name)
         if type == "private":
             chat.first_name = first_name or self._users.get(chat_id, {}).get("first_name", "Ada")
@@ -160,7 +174,11 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             chat.members[self.bot_id] = {"status": "member"}
         elif type == "channel":
             chat.title = title or f"Channel {chat_id}"
-            chat.members[self.bot_id] = {"status": "administrator", "can_post_messages": True, "can_edit_messages": True}
+            chat.members[self.bot_id] = {
+                "status": "administrator",
+                "can_post_messages": True,
+                "can_edit_messages": True,
+            }
         else:
             chat.title = title or f"Group {chat_id}"
             chat.members[self.bot_id] = {"status": "member"}
@@ -190,13 +208,18 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         message = self._known_chat(chat_id).messages[message_id]
         message["date"] = int(time.time() - hours * 3600)
 
-    def rate_limit(self, per_second_global: float | None = None, per_second_per_chat: float | None = None,
-                   per_minute_per_group: int | None = None) -> None:
+    def rate_limit(
+        self,
+        per_second_global: float | None = None,
+        per_second_per_chat: float | None = None,
+        per_minute_per_group: int | None = None,
+    ) -> None:
         """Replaces the limits (none by default); calling it with none lifts them."""
         self._limits = RateLimits(per_second_global, per_second_per_chat, per_minute_per_group)
 
-    def fail_next(self, method: str, error_code: int, description: str, retry_after: int | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self, method: str, error_code: int, description: str, retry_after: int | None = None, times: int = 1
+    ) -> None:
         error = ApiError(error_code, description, retry_after=retry_after)
         self._failures.setdefault(method.lower(), deque()).extend([error] * times)
 
@@ -206,8 +229,9 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         self._stalls.setdefault(method.lower(), deque()).extend([seconds] * times)
 
     # ----- user actions ----------------------------------------------------------------
-    def send_text(self, chat_id: int, user_id: int, text: str, *, first_name: str = "Ada",
-                  username: str | None = None) -> int:
+    def send_text(
+        self, chat_id: int, user_id: int, text: str, *, first_name: str = "Ada", username: str | None = None
+    ) -> int:
         """A user writes in a chat (a channel post in a channel). Returns the update id,
         or 0 when the bot doesn't get the message (privacy mode, not in the group, allowed_updates)."""
         chat = self._known_chat(chat_id)
@@ -234,15 +258,26 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         if data not in offered and not stale:
             raise ValueError(f"message {message_id} has no button with callback_data {data!r}; it has {offered}")
         query_id = self._open_query()
-        self._enqueue("callback_query", {
-            "id": query_id, "from": self._remember_user(user_id), "chat_instance": f"instance{chat_id}",
-            "message": copy.deepcopy(message), "data": data,
-        })
+        self._enqueue(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self._remember_user(user_id),
+                "chat_instance": f"instance{chat_id}",
+                "message": copy.deepcopy(message),
+                "data": data,
+            },
+        )
         return query_id
 
     def inline_query(self, user_id: int, query: str, offset: str = "", *, chat_type: str | None = None) -> str:
         query_id = self._open_query()
-        update: dict[str, Any] = {"id": query_id, "from": self._remember_user(user_id), "query": query, "offset": offset}
+        update: dict[str, Any] = {
+            "id": query_id,
+            "from": self._remember_user(user_id),
+            "query": query,
+            "offset": offset,
+        }
         if chat_type:
             update["chat_type"] = chat_type
         self._enqueue("inline_query", update)
@@ -252,14 +287,23 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         """Someone adds the bot to a chat: a member, or a posting administrator of a channel."""
         chat = self._known_chat(chat_id)
         if chat.type == "channel":
-            chat.members[self.bot_id] = {"status": "administrator", "can_post_messages": True, "can_edit_messages": True}
+            chat.members[self.bot_id] = {
+                "status": "administrator",
+                "can_post_messages": True,
+                "can_edit_messages": True,
+            }
         else:
             chat.members[self.bot_id] = {"status": "member"}
-        return self._enqueue("my_chat_member", {
-            "chat": chat.json(), "from": self._remember_user(by_user_id), "date": int(time.time()),
-            "old_chat_member": {"status": "left", "user": self._bot_user()},
-            "new_chat_member": self._member_json(chat, self.bot_id),
-        })
+        return self._enqueue(
+            "my_chat_member",
+            {
+                "chat": chat.json(),
+                "from": self._remember_user(by_user_id),
+                "date": int(time.time()),
+                "old_chat_member": {"status": "left", "user": self._bot_user()},
+                "new_chat_member": self._member_json(chat, self.bot_id),
+            },
+        )
 
     def bot_removed(self, chat_id: int, by_user_id: int, status: str = "kicked") -> int:
         """The bot is blocked (a private chat), kicked or removed: later sends are refused."""
@@ -271,10 +315,16 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         new = {"status": status, "user": self._bot_user()}
         if status == "kicked":
             new["until_date"] = 0
-        return self._enqueue("my_chat_member", {
-            "chat": chat.json(), "from": self._remember_user(by_user_id), "date": int(time.time()),
-            "old_chat_member": old, "new_chat_member": new,
-        })
+        return self._enqueue(
+            "my_chat_member",
+            {
+                "chat": chat.json(),
+                "from": self._remember_user(by_user_id),
+                "date": int(time.time()),
+                "old_chat_member": old,
+                "new_chat_member": new,
+            },
+        )
 
     # ----- observation -------------------------------------------------------------------
     @property
@@ -315,7 +365,9 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
 
     def dump(self, headline: str, last: int = 40) -> str:
         """The recent calls and the update queue, for an assertion message."""
-        lines = [f"{headline}; {len(self.calls)} calls so far" + (f", the last {last}:" if len(self.calls) > last else ":")]
+        lines = [
+            f"{headline}; {len(self.calls)} calls so far" + (f", the last {last}:" if len(self.calls) > last else ":")
+        ]
         for call in self.calls[-last:]:
             params = " ".join(f"{k}={_short(v)}" for k, v in call.params.items())
             outcome = "" if call.ok else f" -> {call.description}"
@@ -333,7 +385,9 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     def _bot_user(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_username, "username": self.bot_username}
 
-    def _remember_user(self, user_id: int, first_name: str | None = None, username: str | None = None) -> dict[str, Any]:
+    def _remember_user(
+        self, user_id: int, first_name: str | None = None, username: str | None = None
+    ) -> dict[str, Any]:
         user = self._users.setdefault(user_id, {"id": user_id, "is_bot": False, "first_name": first_name or "Ada"})
         if first_name:
             user["first_name"] = first_name
@@ -371,8 +425,15 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             return not addressee or addressee.lower() == self.bot_username.lower()
         return f"@{self.bot_username}".lower() in text.lower()
 
-    def _store(self, chat: FakeChat, text: str, entities: list[dict[str, Any]], *, sender: dict[str, Any] | None,
-               by_bot: bool = False) -> dict[str, Any]:
+    def _store(
+        self,
+        chat: FakeChat,
+        text: str,
+        entities: list[dict[str, Any]],
+        *,
+        sender: dict[str, Any] | None,
+        by_bot: bool = False,
+    ) -> dict[str, Any]:
         """A new message in the chat, numbered after the chat's last."""
         chat.last_message_id += 1
         message: dict[str, Any] = {"message_id": chat.last_message_id, "date": int(time.time()), "chat": chat.json()}
@@ -454,8 +515,9 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         self._record(Call(method, params, body, status, time.monotonic()))
         return web.json_response(body, status=status)
 
-    async def _answer(self, token: str, method: str, handler: Callable[..., Any] | None,
-                      params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def _answer(
+        self, token: str, method: str, handler: Callable[..., Any] | None, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         try:
             if token != self.token:
                 # Telegram: 401 for a well-formed token it doesn't know, 404 for a malformed one
@@ -478,14 +540,25 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     def _method_table(self) -> dict[str, tuple[str, Callable[[dict[str, Any]], Any]]]:
         """Method name (Telegram ignores its case) -> (canonical name, handler)."""
         handlers = {
-            "getMe": self._get_me, "getUpdates": self._get_updates, "setWebhook": self._set_webhook,
-            "deleteWebhook": self._delete_webhook, "getWebhookInfo": self._get_webhook_info,
-            "setMyCommands": self._set_my_commands, "getMyCommands": self._get_my_commands,
-            "deleteMyCommands": self._delete_my_commands, "sendMessage": self._send_message,
-            "editMessageText": self._edit_message_text, "deleteMessage": self._delete_message,
-            "sendChatAction": self._send_chat_action, "answerCallbackQuery": self._answer_callback_query,
-            "answerInlineQuery": self._answer_inline_query, "getChat": self._get_chat,
-            "getChatMember": self._get_chat_member, "getChatAdministrators": self._get_chat_administrators,
-            "getChatMemberCount": self._get_chat_member_count, "close": self._trivial, "logOut": self._trivial,
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "deleteMessage": self._delete_message,
+            "sendChatAction": self._send_chat_action,
+            "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
+            "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
+            "getChatAdministrators": self._get_chat_administrators,
+            "getChatMemberCount": self._get_chat_member_count,
+            "close": self._trivial,
+            "logOut": self._trivial,
         }
         return {name.lower(): (name, handler) for name, handler in handlers.items()}

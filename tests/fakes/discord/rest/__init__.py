@@ -12,6 +12,10 @@ from .plumbing import RestPlumbingMixin
 from .users import UserRoutesMixin
 
 __all__ = [
-    "CommandRoutesMixin", "GuildRoutesMixin", "InteractionRoutesMixin", "MessageRoutesMixin", "RestPlumbingMixin",
+    "CommandRoutesMixin",
+    "GuildRoutesMixin",
+    "InteractionRoutesMixin",
+    "MessageRoutesMixin",
+    "RestPlumbingMixin",
     "UserRoutesMixin",
 ]

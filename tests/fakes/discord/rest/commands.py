@@ -1,6 +1,7 @@
 """REST routes for application commands: reading and bulk-overwriting the global or a
 guild's commands, checked by validation.check_commands and stored the way Discord
 keeps them (ids stable across syncs)."""
+
 from __future__ import annotations
 
 import copy
@@ -41,13 +42,18 @@ class CommandRoutesMixin:
         command_id = self._command_ids.setdefault(key, self._ids.next())
         permissions = command.get("default_member_permissions")
         stored = {
-            "id": str(command_id), "application_id": str(self.application_id), "version": str(self._ids.next()),
-            "type": kind, "name": command["name"], "name_localizations": command.get("name_localizations"),
+            "id": str(command_id),
+            "application_id": str(self.application_id),
+            "version": str(self._ids.next()),
+            "type": kind,
+            "name": command["name"],
+            "name_localizations": command.get("name_localizations"),
             "description": command.get("description", ""),
             "description_localizations": command.get("description_localizations"),
             "default_member_permissions": None if permissions is None else str(permissions),
             "nsfw": bool(command.get("nsfw", False)),
-            "contexts": command.get("contexts"), "integration_types": command.get("integration_types") or [0],
+            "contexts": command.get("contexts"),
+            "integration_types": command.get("integration_types") or [0],
         }
         if command.get("options"):
             stored["options"] = copy.deepcopy(command["options"])

@@ -1,6 +1,7 @@
 """REST routes for channels and guilds: a channel, a guild with its channels, roles and
 members, and the typing indicator, each refused the way Discord refuses a bot that
 cannot see or write in the channel."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,6 +2,7 @@
 type that fits the interaction: a message, a deferral, an update, autocomplete
 choices or a modal) and the interaction webhooks (followups, and reading, editing or
 deleting @original and followups while the token lives)."""
+
 from __future__ import annotations
 
 import copy
@@ -36,8 +37,9 @@ class InteractionRoutesMixin:
     """FakeDiscord's interaction callback and interaction webhook routes."""
 
     # ----- REST: interaction callback --------------------------------------------------------------------------
-    async def _callback(self, params: dict[str, str], body: Any, files: list[dict[str, Any]],
-                        query: dict[str, str], **_: Any) -> dict[str, Any] | None:
+    async def _callback(
+        self, params: dict[str, str], body: Any, files: list[dict[str, Any]], query: dict[str, str], **_: Any
+    ) -> dict[str, Any] | None:
         interaction = self._interactions.get(params["interaction_id"])
         if interaction is None or interaction.token != params["token"]:
             raise ApiError(404, 10062, "Unknown interaction")
@@ -52,8 +54,11 @@ class InteractionRoutesMixin:
         allowed = CALLBACKS_FOR[interaction.type]
         no_message = interaction.source_message_id is None
         if kind not in allowed or (kind in (DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE) and no_message):
-            errors.add(("type",), "INTERACTION_RESPONSE_TYPE_INVALID",
-                       f"Interaction type {interaction.type} accepts callback types {allowed}, not {kind!r}")
+            errors.add(
+                ("type",),
+                "INTERACTION_RESPONSE_TYPE_INVALID",
+                f"Interaction type {interaction.type} accepts callback types {allowed}, not {kind!r}",
+            )
             errors.raise_if_any()
         data = body.get("data")
         message = self._answer(interaction, kind, data if isinstance(data, dict) else {}, files)
@@ -64,8 +69,9 @@ class InteractionRoutesMixin:
             return None
         return self._callback_json(interaction, kind, message)
 
-    def _answer(self, interaction: _Interaction, kind: int, data: dict[str, Any],
-                files: list[dict[str, Any]]) -> _StoredMessage | None:
+    def _answer(
+        self, interaction: _Interaction, kind: int, data: dict[str, Any], files: list[dict[str, Any]]
+    ) -> _StoredMessage | None:
         """Does what the callback asks; returns the message it created or updated."""
         channel = self._channels[interaction.channel_id]
         shown_as = CHAT_INPUT_COMMAND_MESSAGE if interaction.type == APPLICATION_COMMAND else DEFAULT_MESSAGE
@@ -115,26 +121,35 @@ class InteractionRoutesMixin:
         path = ("data",)
         custom_id = data.get("custom_id")
         if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
-            errors.add(path + ("custom_id",), "BASE_TYPE_BAD_LENGTH",
-                       f"Must be between 1 and {MAX_CUSTOM_ID} in length.")
+            errors.add(
+                path + ("custom_id",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_CUSTOM_ID} in length."
+            )
         title = data.get("title")
         if not isinstance(title, str) or not 1 <= len(title) <= 45:
             errors.add(path + ("title",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
         components = _check_list(data.get("components"), errors, path + ("components",), 5, minimum=1)
         for i, component in enumerate(components):
             if _check_dict(component, errors, path + ("components", i)) and component.get("type") not in (1, 10, 18):
-                errors.add(path + ("components", i, "type"), "UNION_TYPE_CHOICES",
-                           'Value of field "type" must be one of (1, 10, 18).')
+                errors.add(
+                    path + ("components", i, "type"),
+                    "UNION_TYPE_CHOICES",
+                    'Value of field "type" must be one of (1, 10, 18).',
+                )
         errors.raise_if_any()
 
     def _callback_json(self, interaction: _Interaction, kind: int, message: _StoredMessage | None) -> dict[str, Any]:
         """The with_response=1 answer discord.py parses into an InteractionCallbackResponse."""
-        data: dict[str, Any] = {"interaction": {
-            "id": str(interaction.id), "type": interaction.type, "activity_instance_id": None,
-            "response_message_id": str(message.id) if message else None,
-            "response_message_loading": kind == DEFERRED_CHANNEL_MESSAGE,
-            "response_message_ephemeral": bool(message and message.flags & EPHEMERAL),
-        }, "resource": {"type": kind}}
+        data: dict[str, Any] = {
+            "interaction": {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "activity_instance_id": None,
+                "response_message_id": str(message.id) if message else None,
+                "response_message_loading": kind == DEFERRED_CHANNEL_MESSAGE,
+                "response_message_ephemeral": bool(message and message.flags & EPHEMERAL),
+            },
+            "resource": {"type": kind},
+        }
         if message is not None and kind != DEFERRED_UPDATE_MESSAGE:
             data["resource"]["message"] = copy.deepcopy(message.payload)
         return data
@@ -160,8 +175,9 @@ class InteractionRoutesMixin:
             raise unknown("Message", 10008)
         return stored
 
-    async def _followup(self, params: dict[str, str], body: Any, files: list[dict[str, Any]],
-                        query: dict[str, str], **_: Any) -> dict[str, Any] | None:
+    async def _followup(
+        self, params: dict[str, str], body: Any, files: list[dict[str, Any]], query: dict[str, str], **_: Any
+    ) -> dict[str, Any] | None:
         interaction = self._live_interaction(params)
         errors = FormErrors()
         check_message(body, errors)
@@ -173,8 +189,14 @@ class InteractionRoutesMixin:
             interaction.loading = False
         else:
             flags = (body.get("flags") or 0) & MESSAGE_FLAGS_ON_CREATE
-            stored = self._store(self._channels[interaction.channel_id], body, files, flags=flags,
-                                 kind=DEFAULT_MESSAGE, interaction=interaction)
+            stored = self._store(
+                self._channels[interaction.channel_id],
+                body,
+                files,
+                flags=flags,
+                kind=DEFAULT_MESSAGE,
+                interaction=interaction,
+            )
             interaction.message_ids.append(stored.id)
         interaction.responses.append({"kind": "followup", "message_id": str(stored.id), "data": copy.deepcopy(body)})
         if query.get("wait", "").lower() not in ("1", "true"):
@@ -184,8 +206,9 @@ class InteractionRoutesMixin:
     async def _get_webhook_message(self, params: dict[str, str], **_: Any) -> dict[str, Any]:
         return copy.deepcopy(self._interaction_message(self._live_interaction(params), params).payload)
 
-    async def _patch_webhook_message(self, params: dict[str, str], body: Any, files: list[dict[str, Any]],
-                                     **_: Any) -> dict[str, Any]:
+    async def _patch_webhook_message(
+        self, params: dict[str, str], body: Any, files: list[dict[str, Any]], **_: Any
+    ) -> dict[str, Any]:
         interaction = self._live_interaction(params)
         stored = self._interaction_message(interaction, params)
         self._edit(stored, body, files, path=())

@@ -3,6 +3,7 @@ reading, editing and deleting the bot's messages, and the internals every messag
 path shares, interaction responses included: storing a message, applying a body
 (content, embeds, components, attachments, mentions), edits, deletions and the
 MESSAGE_* gateway events they cause."""
+
 from __future__ import annotations
 
 import copy
@@ -50,8 +51,9 @@ class MessageRoutesMixin:
         if permissions & needed != needed:
             raise missing_permissions()
 
-    async def _post_message(self, params: dict[str, str], body: Any, files: list[dict[str, Any]],
-                            **_: Any) -> dict[str, Any]:
+    async def _post_message(
+        self, params: dict[str, str], body: Any, files: list[dict[str, Any]], **_: Any
+    ) -> dict[str, Any]:
         channel = self._channel_for_bot(params)
         body = body if isinstance(body, dict) else {}
         self._check_can_post(channel, body, files)
@@ -91,8 +93,9 @@ class MessageRoutesMixin:
             raise missing_permissions()
         return copy.deepcopy(stored.payload)
 
-    async def _patch_message(self, params: dict[str, str], body: Any, files: list[dict[str, Any]],
-                             **_: Any) -> dict[str, Any]:
+    async def _patch_message(
+        self, params: dict[str, str], body: Any, files: list[dict[str, Any]], **_: Any
+    ) -> dict[str, Any]:
         _, stored = self._channel_message(params)
         self._edit(stored, body, files, path=())
         return copy.deepcopy(stored.payload)
@@ -102,22 +105,48 @@ class MessageRoutesMixin:
         self._delete(stored)
 
     # ----- messages, inside ----------------------------------------------------------------------------------
-    def _store(self, channel: _Channel, body: dict[str, Any], files: list[dict[str, Any]], *, flags: int, kind: int,
-               interaction: _Interaction | None = None) -> _StoredMessage:
+    def _store(
+        self,
+        channel: _Channel,
+        body: dict[str, Any],
+        files: list[dict[str, Any]],
+        *,
+        flags: int,
+        kind: int,
+        interaction: _Interaction | None = None,
+    ) -> _StoredMessage:
         """A new message from the bot in the channel (the body already checked)."""
         message_id = self._ids.next()
         payload: dict[str, Any] = {
-            "id": str(message_id), "channel_id": str(channel.id), "type": kind, "author": self._bot_json(),
-            "content": "", "embeds": [], "components": [], "attachments": [], "mentions": [], "mention_roles": [],
-            "mention_everyone": False, "pinned": False, "tts": bool(body.get("tts", False)),
-            "timestamp": _now_iso(), "edited_timestamp": None, "flags": flags,
+            "id": str(message_id),
+            "channel_id": str(channel.id),
+            "type": kind,
+            "author": self._bot_json(),
+            "content": "",
+            "embeds": [],
+            "components": [],
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": bool(body.get("tts", False)),
+            "timestamp": _now_iso(),
+            "edited_timestamp": None,
+            "flags": flags,
         }
         if interaction is not None:
-            payload |= {"webhook_id": str(self.application_id), "application_id": str(self.application_id),
-                        "interaction_metadata": self._interaction_metadata(interaction)}
-        stored = _StoredMessage(payload, body.get("allowed_mentions"),
-                                interaction_id=str(interaction.id) if interaction else None,
-                                visible_to=interaction.user_id if interaction and flags & EPHEMERAL else None)
+            payload |= {
+                "webhook_id": str(self.application_id),
+                "application_id": str(self.application_id),
+                "interaction_metadata": self._interaction_metadata(interaction),
+            }
+        stored = _StoredMessage(
+            payload,
+            body.get("allowed_mentions"),
+            interaction_id=str(interaction.id) if interaction else None,
+            visible_to=interaction.user_id if interaction and flags & EPHEMERAL else None,
+        )
         self._apply_body(stored, body, files)
         if not flags & LOADING and is_empty_message(payload):
             raise empty_message()
@@ -142,8 +171,9 @@ class MessageRoutesMixin:
         payload["mention_roles"] = [str(r) for r in roles]
         payload["mention_everyone"] = everyone
 
-    def _attachments(self, listed: Any, files: list[dict[str, Any]],
-                     current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _attachments(
+        self, listed: Any, files: list[dict[str, Any]], current: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Kept attachments (by id) and the uploaded files (attachments listed by their upload index)."""
         for file in files:
             if file["size"] > ATTACHMENT_SIZE_LIMIT:
@@ -162,8 +192,16 @@ class MessageRoutesMixin:
                 attachment_id = self._ids.next()
                 file = files[index]
                 url = f"{self.url}/attachments/{attachment_id}/{file['filename']}"
-                result.append({"id": str(attachment_id), "filename": file["filename"], "size": file["size"],
-                               "url": url, "proxy_url": url, "content_type": file["content_type"]})
+                result.append(
+                    {
+                        "id": str(attachment_id),
+                        "filename": file["filename"],
+                        "size": file["size"],
+                        "url": url,
+                        "proxy_url": url,
+                        "content_type": file["content_type"],
+                    }
+                )
         return result
 
     def _edit(self, stored: _StoredMessage, body: Any, files: list[dict[str, Any]], *, path: tuple[Any, ...]) -> None:
@@ -205,14 +243,18 @@ class MessageRoutesMixin:
             data = copy.deepcopy(stored.payload)
             if channel.guild_id is not None:
                 guild = self._guilds[channel.guild_id]
-                data |= {"guild_id": str(guild.id),
-                         "member": self._member_json(guild, guild.members[self.bot_user_id], with_user=False)}
+                data |= {
+                    "guild_id": str(guild.id),
+                    "member": self._member_json(guild, guild.members[self.bot_user_id], with_user=False),
+                }
         intent = GUILD_MESSAGES_INTENT if channel.guild_id is not None else DIRECT_MESSAGES_INTENT
         self._dispatch_to_guild(channel.guild_id, event, data, intent)
 
     def _interaction_metadata(self, interaction: _Interaction) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": str(interaction.id), "type": interaction.type, "user": self._users[interaction.user_id].json(),
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user": self._users[interaction.user_id].json(),
             "authorizing_integration_owners": {"0": str(interaction.guild_id or 0)},
         }
         if interaction.name:

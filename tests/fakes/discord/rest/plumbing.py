@@ -3,6 +3,7 @@ matching a request to a route, reading a JSON or multipart body, authentication,
 the rate limits a test asks for and their headers, turning errors into Discord's
 answers, and recording each request as a Call. Every REST request passes through here
 before it reaches a handler."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,10 @@ class RestPlumbingMixin:
             ("PATCH", "/webhooks/{application_id}/{token}/messages/{message_id}", self._patch_webhook_message, False),
             ("DELETE", "/webhooks/{application_id}/{token}/messages/{message_id}", self._delete_webhook_message, False),
         ]
-        return [(method, re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?"), handler, auth)
-                for method, template, handler, auth in table]
+        return [
+            (method, re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?"), handler, auth)
+            for method, template, handler, auth in table
+        ]
 
     def _match(self, method: str, path: str) -> tuple[Callable[..., Any], dict[str, str], bool]:
         allowed = False
@@ -83,8 +86,14 @@ class RestPlumbingMixin:
                     body = json.loads(await part.text())
                 else:
                     content = await part.read()
-                    files.append({"name": part.name, "filename": part.filename, "size": len(content),
-                                  "content_type": part.headers.get("Content-Type")})
+                    files.append(
+                        {
+                            "name": part.name,
+                            "filename": part.filename,
+                            "size": len(content),
+                            "content_type": part.headers.get("Content-Type"),
+                        }
+                    )
             return body, files
         text = await request.text() if request.can_read_body else ""
         return (json.loads(text) if text.strip() else None), []
@@ -109,12 +118,22 @@ class RestPlumbingMixin:
             status, answer = (204, None) if result is None else (200, result)
             headers = self._rate_limit_headers(request.method, path, remaining=4, reset_after=1.0)
         except _RateLimited as limited:
-            status, answer = 429, {"message": "You are being rate limited.", "retry_after": limited.retry_after,
-                                   "global": limited.is_global, "code": 0}
+            status, answer = (
+                429,
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": limited.retry_after,
+                    "global": limited.is_global,
+                    "code": 0,
+                },
+            )
             headers = self._rate_limit_headers(request.method, path, remaining=0, reset_after=limited.retry_after)
             # discord.py takes a 429 without Via for a Cloudflare ban and gives up
-            headers |= {"Via": "1.1 google", "Retry-After": str(math.ceil(limited.retry_after)),
-                        "X-RateLimit-Scope": "global" if limited.is_global else "user"}
+            headers |= {
+                "Via": "1.1 google",
+                "Retry-After": str(math.ceil(limited.retry_after)),
+                "X-RateLimit-Scope": "global" if limited.is_global else "user",
+            }
             if limited.is_global:
                 headers["X-RateLimit-Global"] = "true"
         except ApiError as error:
@@ -142,8 +161,10 @@ class RestPlumbingMixin:
         # one bucket per route shape: ids replaced, so /channels/1/messages and /channels/2/messages share it
         shape = re.sub(r"/\d+", "/:id", f"{method} {path}")
         return {
-            "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}", "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
             "X-RateLimit-Bucket": hashlib.sha1(shape.encode()).hexdigest()[:16],
         }
 

@@ -1,6 +1,7 @@
 """REST routes about the bot itself: the current user, other users, opening a DM, the
 application (with the flags that tell discord.py which privileged intents are on),
 and the gateway URL with its shard recommendation."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,11 +35,23 @@ class UserRoutesMixin:
     async def _get_application(self, **_: Any) -> dict[str, Any]:
         owner = _User(self.app_owner_id, "app-owner").json()
         return {
-            "id": str(self.application_id), "name": self.bot_name, "icon": None, "description": "",
-            "summary": "", "type": None, "bot_public": True, "bot_require_code_grant": False,
-            "verify_key": "0" * 64, "owner": owner, "team": None, "flags": self._application_flags(),
-            "bot": self._bot_json(), "interactions_endpoint_url": None,  # else discord.py warns no events arrive
-            "redirect_uris": [], "tags": [], "approximate_guild_count": len(self._guilds),
+            "id": str(self.application_id),
+            "name": self.bot_name,
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "owner": owner,
+            "team": None,
+            "flags": self._application_flags(),
+            "bot": self._bot_json(),
+            "interactions_endpoint_url": None,  # else discord.py warns no events arrive
+            "redirect_uris": [],
+            "tags": [],
+            "approximate_guild_count": len(self._guilds),
             "integration_types_config": {"0": {}},
         }
 
@@ -46,6 +59,13 @@ class UserRoutesMixin:
         return {"url": self.ws_url}
 
     async def _get_gateway_bot(self, **_: Any) -> dict[str, Any]:
-        return {"url": self.ws_url, "shards": self.recommended_shards,
-                "session_start_limit": {"total": 1000, "remaining": self._session_starts,
-                                        "reset_after": 86_400_000, "max_concurrency": 1}}
+        return {
+            "url": self.ws_url,
+            "shards": self.recommended_shards,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": self._session_starts,
+                "reset_after": 86_400_000,
+                "max_concurrency": 1,
+            },
+        }

@@ -4,6 +4,7 @@ callback and inline queries, chats and members. Each handler takes the decoded
 parameters and returns the result or raises the ApiError Telegram would answer; the
 server's method table maps the method names to them. A new method goes into the
 mixin of its group, or a new mixin here."""
+
 from .chats import ChatMethodsMixin
 from .commands import CommandMethodsMixin
 from .messages import MessageMethodsMixin
@@ -11,5 +12,9 @@ from .queries import QueryMethodsMixin
 from .updates import UpdateMethodsMixin
 
 __all__ = [
-    "ChatMethodsMixin", "CommandMethodsMixin", "MessageMethodsMixin", "QueryMethodsMixin", "UpdateMethodsMixin",
+    "ChatMethodsMixin",
+    "CommandMethodsMixin",
+    "MessageMethodsMixin",
+    "QueryMethodsMixin",
+    "UpdateMethodsMixin",
 ]

@@ -2,6 +2,7 @@
 the chat, with the migration error of an upgraded group, whether the bot may write in
 it at all, and the getChat, getChatMember, getChatAdministrators and
 getChatMemberCount methods. Every method that takes a chat_id goes through here."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +24,14 @@ class ChatMethodsMixin:
         chat: FakeChat | None = None
         if isinstance(chat_id, str) and chat_id.startswith("@"):
             name = chat_id[1:].lower()
-            chat = next((c for c in self._chats.values() if c.type in ("channel", "supergroup")
-                         and c.username and c.username.lower() == name), None)
+            chat = next(
+                (
+                    c
+                    for c in self._chats.values()
+                    if c.type in ("channel", "supergroup") and c.username and c.username.lower() == name
+                ),
+                None,
+            )
         elif not isinstance(chat_id, bool):
             with contextlib.suppress(TypeError, ValueError):
                 chat = self._chats.get(int(chat_id))

@@ -2,6 +2,7 @@
 language, the checks on a command's name and description, and how Telegram spots a
 "/command" (and its @addressee) in a user's text. Everything about commands in one
 place, for the server's user actions and privacy mode as much as for the methods."""
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 Telegram's refusals (rights in the chat, replies to missing messages, an edit that
 changes nothing, deleting others' messages) and the SentMessage record each accepted
 send or edit leaves for the test."""
+
 from __future__ import annotations
 
 import copy
@@ -16,10 +17,21 @@ from ..observed import SentMessage
 from ..plumbing import _int_param
 from ..state import FakeChat
 
-_CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice", "upload_document",
-    "choose_sticker", "find_location", "record_video_note", "upload_video_note",
-})
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 
 
 class MessageMethodsMixin:
@@ -53,10 +65,16 @@ class MessageMethodsMixin:
         chat = self._chat(params.get("chat_id"))
         self._check_can_send(chat)
         message = self._message_to_edit(chat, params)
-        unchanged = (message["text"], message.get("entities", []), message.get("reply_markup")) == (text, entities, markup)
+        unchanged = (message["text"], message.get("entities", []), message.get("reply_markup")) == (
+            text,
+            entities,
+            markup,
+        )
         if unchanged:
-            raise bad_request("message is not modified: specified new message content and reply markup are "
-                              "exactly the same as a current content and reply markup of the message")
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         message["text"] = text
         message.pop("entities", None)
         if entities:
@@ -102,14 +120,22 @@ class MessageMethodsMixin:
             message["link_preview_options"] = params["link_preview_options"]
 
     @staticmethod
-    def _sent_record(chat_id: int | None, message: dict[str, Any], params: dict[str, Any], *, edited: bool) -> SentMessage:
+    def _sent_record(
+        chat_id: int | None, message: dict[str, Any], params: dict[str, Any], *, edited: bool
+    ) -> SentMessage:
         preview = params.get("link_preview_options")
         disabled = bool(preview.get("is_disabled")) if isinstance(preview, dict) else False
         disabled = disabled or params.get("disable_web_page_preview") is True  # the pre-7.0 parameter
         return SentMessage(
-            chat_id=chat_id, message_id=message.get("message_id"), html=str(params.get("text")), text=message["text"],
-            entities=copy.deepcopy(message.get("entities", [])), reply_markup=copy.deepcopy(message.get("reply_markup")),
-            link_preview_disabled=disabled, edited=edited, inline_message_id=params.get("inline_message_id"),
+            chat_id=chat_id,
+            message_id=message.get("message_id"),
+            html=str(params.get("text")),
+            text=message["text"],
+            entities=copy.deepcopy(message.get("entities", [])),
+            reply_markup=copy.deepcopy(message.get("reply_markup")),
+            link_preview_disabled=disabled,
+            edited=edited,
+            inline_message_id=params.get("inline_message_id"),
         )
 
     async def _delete_message(self, params: dict[str, Any]) -> bool:

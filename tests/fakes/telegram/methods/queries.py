@@ -1,6 +1,7 @@
 """Answers to callback and inline queries: answerCallbackQuery and answerInlineQuery,
 each accepted once and only while the query is fresh, and the checks on inline query
 results (unique ids, message texts and keyboards Telegram would send)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@ allowed_updates, the 409 when another poll or a webhook takes over), setWebhook,
 deleteWebhook and getWebhookInfo, and the loop that posts pending updates to a
 webhook in order, retrying failures. Polling and webhooks share the pending queue,
 which is why they live together."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,11 @@ class UpdateMethodsMixin:
     # ----- methods: the bot and its updates --------------------------------------------------------
     async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._bot_user() | {
-            "can_join_groups": True, "can_read_all_group_messages": not self.privacy_mode,
-            "supports_inline_queries": True, "can_connect_to_business": False, "has_main_web_app": False,
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.privacy_mode,
+            "supports_inline_queries": True,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
         }
 
     async def _trivial(self, params: dict[str, Any]) -> bool:
@@ -50,15 +54,19 @@ class UpdateMethodsMixin:
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook is not None:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         if "allowed_updates" in params:
             self._set_allowed(params["allowed_updates"])
         self._confirm(_int_param(params, "offset", 0))
         limit = min(max(_int_param(params, "limit", 100), 1), 100)
         deadline = time.monotonic() + max(_int_param(params, "timeout", 0), 0)
-        ticket = self._supersede_polls("Conflict: terminated by other getUpdates request; "
-                                       "make sure that only one bot instance is running")
+        ticket = self._supersede_polls(
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+        )
         while True:
             changed = self._changed
             if ticket != self._poll_ticket:
@@ -129,7 +137,7 @@ class UpdateMethodsMixin:
                     failures = 0
                 else:
                     failures += 1
-                    await asyncio.sleep(min(2.0, 0.05 * 2 ** failures))
+                    await asyncio.sleep(min(2.0, 0.05 * 2**failures))
 
     async def _deliver(self, session: ClientSession, hook: dict[str, Any], update: dict[str, Any]) -> bool:
         headers = {SECRET_HEADER: hook["secret_token"]} if hook.get("secret_token") else {}
@@ -147,7 +155,9 @@ class UpdateMethodsMixin:
         finally:
             self._deliveries_in_flight -= 1
             self._touch()
-        self.webhook_deliveries.append(WebhookDelivery(update["update_id"], hook["url"], status, time.monotonic(), error))
+        self.webhook_deliveries.append(
+            WebhookDelivery(update["update_id"], hook["url"], status, time.monotonic(), error)
+        )
         if error is None:
             self._pending = [u for u in self._pending if u is not update]
         else:
