@@ -95,9 +95,8 @@ def render_plain(message: Message) -> str:
         lines.extend(_block(block))
     for row in message.buttons:
         for button in row:
-            hint = {Action.STORY: f"/story {button.argument}", Action.MORE: f"more {button.argument}"}.get(
-                button.action
-            )
+            hints: dict[str, str] = {Action.STORY: f"/story {button.argument}", Action.MORE: f"more {button.argument}"}
+            hint = hints.get(button.action)
             lines.append(f"  [{button.label}] → {hint}" if hint else f"  [{button.label}]")
     return "\n".join(lines).strip("\n")
 

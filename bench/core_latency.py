@@ -30,7 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
@@ -39,22 +39,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rapidfuzz import process  # noqa: E402
-from rapidfuzz.distance import Levenshtein  # noqa: E402
-from scratch import DEFAULT_POSTGRES_URL, scratch_for, server_version, settle  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from scratch import DEFAULT_POSTGRES_URL, scratch_for, server_version, settle
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from content import db  # noqa: E402
-from content.chats.follows import Follows  # noqa: E402
-from content.chats.lifecycle import Chats  # noqa: E402
-from content.chats.ref import ChatRef  # noqa: E402
-from content.commands.caller import Caller  # noqa: E402
-from content.commands.dispatcher import Commands  # noqa: E402
-from content.keys import key_of, slugify  # noqa: E402
-from content.models import Story, StoryTag, StoryTerm, Tag, Term, TermAlias  # noqa: E402
-from content.stories.catalog import Catalog  # noqa: E402
-from content.stories.search import Search  # noqa: E402
+from content import db
+from content.chats.follows import Follows
+from content.chats.lifecycle import Chats
+from content.chats.ref import ChatRef
+from content.commands.caller import Caller
+from content.commands.dispatcher import Commands
+from content.keys import key_of, slugify
+from content.models import Story, StoryTag, StoryTerm, Tag, Term, TermAlias
+from content.stories.catalog import Catalog
+from content.stories.search import Search
 
 RESULTS_DIR = Path(__file__).resolve().parent
 TARGET_P99_MS = 10.0
@@ -167,14 +167,14 @@ class Vocabulary:
         return " ".join(sentences)
 
 
-def zipf_picker(rng: random.Random, items: list, exponent: float = 1.0):  # noqa: ANN201
+def zipf_picker(rng: random.Random, items: list, exponent: float = 1.0):
     """A function drawing one of `items`, the first ones most often."""
     cumulative = list(accumulate(1.0 / (rank + 1) ** exponent for rank in range(len(items))))
     top = cumulative[-1]
     return lambda: items[bisect.bisect_right(cumulative, rng.random() * top)]
 
 
-def unique_names(make, count: int, taken: set[str]) -> list[tuple[str, str]]:  # noqa: ANN001
+def unique_names(make, count: int, taken: set[str]) -> list[tuple[str, str]]:
     """`count` (name, key) pairs whose keys are new to `taken` (which grows)."""
     found: list[tuple[str, str]] = []
     while len(found) < count:
@@ -201,7 +201,7 @@ class GeneratedCatalog:
     rows: Counter = field(default_factory=Counter)
 
 
-async def insert_batches(connection: AsyncConnection, table, rows: Iterable[dict]) -> int:  # noqa: ANN001
+async def insert_batches(connection: AsyncConnection, table, rows: Iterable[dict]) -> int:
     """Executemany in slices: one round trip per slice, bounded memory."""
     statement = insert(table)
     batch: list[dict] = []
@@ -220,7 +220,7 @@ async def insert_batches(connection: AsyncConnection, table, rows: Iterable[dict
 
 def story_rows(rng: random.Random, vocab: Vocabulary, count: int, dates: list[datetime]) -> Iterator[dict]:
     """Stories with explicit ids 1..count, so links need no read-back."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     span = int(timedelta(days=3 * 365).total_seconds())
     for story_id in range(1, count + 1):
         published = now - timedelta(seconds=rng.randrange(span))

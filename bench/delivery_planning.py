@@ -56,7 +56,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -65,26 +65,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scratch import (  # noqa: E402
+from scratch import (
     DEFAULT_POSTGRES_URL,
     cancel_on_sigterm,
     scratch_for,
     server_version,
     settle,
 )
-from sqlalchemy import func, insert, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
-from sqlalchemy.ext.compiler import compiles  # noqa: E402
-from sqlalchemy.sql.expression import ClauseElement, Executable  # noqa: E402
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from content import db  # noqa: E402
-from content.delivery.queue import DeliveryQueue  # noqa: E402
-from content.keys import key_of  # noqa: E402
-from content.models import Chat, Delivery, Subscription, Tag, utcnow  # noqa: E402
-from content.publishing.fanout import queue_fanout  # noqa: E402
-from content.publishing.publisher import Publisher  # noqa: E402
-from content.stories.drafts import StoryDraft  # noqa: E402
-from content.stories.writer import StoryWriter  # noqa: E402
+from content import db
+from content.delivery.queue import DeliveryQueue
+from content.keys import key_of
+from content.models import Chat, Delivery, Subscription, Tag, utcnow
+from content.publishing.fanout import queue_fanout
+from content.publishing.publisher import Publisher
+from content.stories.drafts import StoryDraft
+from content.stories.writer import StoryWriter
 
 RESULTS_DIR = Path(__file__).resolve().parent
 TARGET_SECONDS = 10.0
@@ -118,7 +118,7 @@ def follows(rng: random.Random, chats: int, subscriptions: int, tags: int) -> It
 async def load(engine: AsyncEngine, args: argparse.Namespace) -> Audience:
     """Chats, tags and subscriptions, in one transaction, batch by batch (bounded memory)."""
     rng = random.Random(args.seed)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     story_tags = set(range(1, args.story_tags + 1))
     followers = story_subscriptions = 0
     postgres = engine.dialect.name == "postgresql"
@@ -136,7 +136,7 @@ async def load(engine: AsyncEngine, args: argparse.Namespace) -> Audience:
             raw = await connection.get_raw_connection()
             copy = raw.driver_connection.copy_records_to_table
 
-        async def put(table, columns: list[str], rows: list[tuple]) -> None:  # noqa: ANN001
+        async def put(table, columns: list[str], rows: list[tuple]) -> None:
             if copy is not None:
                 await copy(table.name, records=rows, columns=columns)
             else:
@@ -184,7 +184,7 @@ def draft_for(audience: Audience, slug: str) -> StoryDraft:
         title="Musk says xAI partly used distillation of OpenAI models",
         summary="A story every follower of its tags gets pushed, once.",
         category="AI",
-        published_at=datetime.now(timezone.utc).replace(microsecond=0),
+        published_at=datetime.now(UTC).replace(microsecond=0),
         tags=audience.story_tag_names,
         url=None,
         terms=(),
@@ -224,7 +224,7 @@ class RssSampler:
         self._thread.start()
         return self
 
-    def __exit__(self, *_exc) -> None:  # noqa: ANN002
+    def __exit__(self, *_exc) -> None:
         self._stop.set()
         self._thread.join()
         self.peak_kb = max(self.peak_kb, _status_kb("VmRSS"))
@@ -248,13 +248,13 @@ class Explain(Executable, ClauseElement):
 
     inherit_cache = False
 
-    def __init__(self, statement, prefix: str) -> None:  # noqa: ANN001
+    def __init__(self, statement, prefix: str) -> None:
         self.statement = statement
         self.prefix = prefix
 
 
 @compiles(Explain)
-def _compile_explain(element: Explain, compiler, **kw) -> str:  # noqa: ANN001, ANN003
+def _compile_explain(element: Explain, compiler, **kw) -> str:
     inner = compiler.process(element.statement, **kw)
     # The INSERT inside marked the whole statement as one; EXPLAIN returns rows, and no row counts.
     compiler.isinsert = compiler.isupdate = compiler.isdelete = False
@@ -266,15 +266,15 @@ class ExplainingSession:
     publisher builds is explained instead of executed, so the plan is the app's
     own (anything else it runs, runs as it is)."""
 
-    def __init__(self, session, prefix: str) -> None:  # noqa: ANN001
+    def __init__(self, session, prefix: str) -> None:
         self._session = session
         self._prefix = prefix
         self.lines: list[str] = []
 
-    def get_bind(self):  # noqa: ANN201
+    def get_bind(self):
         return self._session.get_bind()
 
-    async def execute(self, statement):  # noqa: ANN001, ANN201
+    async def execute(self, statement):
         if not statement.is_dml:
             return await self._session.execute(statement)
         result = await self._session.execute(Explain(statement, self._prefix))

@@ -75,7 +75,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -87,39 +87,39 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
-from aiohttp import web  # noqa: E402
-from scratch import (  # noqa: E402
+import aiohttp
+import asyncpg
+from aiohttp import web
+from scratch import (
     DEFAULT_POSTGRES_URL,
     cancel_on_sigterm,
     scratch_for,
     server_version,
     settle,
 )
-from sqlalchemy import func, insert, select  # noqa: E402
-from telegram import Bot, LinkPreviewOptions  # noqa: E402
-from telegram.constants import ParseMode  # noqa: E402
-from telegram.error import TelegramError  # noqa: E402
+from sqlalchemy import func, insert, select
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
-from adapters.telegram.render import outgoing  # noqa: E402
-from adapters.telegram.request import AiohttpRequest  # noqa: E402
-from adapters.telegram.sender import TelegramSender  # noqa: E402
-from bot.composition import Core, build_core, build_platforms, build_workers  # noqa: E402
-from bot.roles import Role  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from content import db  # noqa: E402
-from content.chats.ref import ChatRef  # noqa: E402
-from content.delivery.outcomes import Failed, Sent  # noqa: E402
-from content.delivery.payloads import Payloads  # noqa: E402
-from content.delivery.port import Target  # noqa: E402
-from content.delivery.status import JobKind  # noqa: E402
-from content.delivery.worker import DeliveryWorker  # noqa: E402
-from content.keys import key_of  # noqa: E402
-from content.messages import Message  # noqa: E402
-from content.models import Chat, Delivery, Subscription, Tag  # noqa: E402
-from content.stories.drafts import StoryDraft  # noqa: E402
-from tests.fakes.telegram import Call, FakeTelegram  # noqa: E402
+from adapters.telegram.render import outgoing
+from adapters.telegram.request import AiohttpRequest
+from adapters.telegram.sender import TelegramSender
+from bot.composition import Core, build_core, build_platforms, build_workers
+from bot.roles import Role
+from bot.settings import Settings
+from content import db
+from content.chats.ref import ChatRef
+from content.delivery.outcomes import Failed, Sent
+from content.delivery.payloads import Payloads
+from content.delivery.port import Target
+from content.delivery.status import JobKind
+from content.delivery.worker import DeliveryWorker
+from content.keys import key_of
+from content.messages import Message
+from content.models import Chat, Delivery, Subscription, Tag
+from content.stories.drafts import StoryDraft
+from tests.fakes.telegram import Call, FakeTelegram
 
 RESULTS_DIR = BENCH
 TARGET_SHARE = 0.95
@@ -301,7 +301,7 @@ def settings_for(url: str, fake: LocalFake | ProcessFake, rate: float) -> Settin
 async def fill(core: Core, limited_chats: int, lifted_chats: int, recovery_chats: int) -> None:
     """Private chats 1..n; the first `limited_chats` follow one tag, the first `lifted_chats`
     another, the first `recovery_chats` a third."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     chats = max(limited_chats, lifted_chats, recovery_chats)
     async with core.engine.begin() as connection:
         await connection.execute(
@@ -345,7 +345,7 @@ def draft(slug: str, tag: str) -> StoryDraft:
         summary="xAI's chief told a court that Grok was partly trained by querying OpenAI's models, "
         "a practice called distillation. What that means, and why it matters.",
         category="AI",
-        published_at=datetime.now(timezone.utc).replace(microsecond=0),
+        published_at=datetime.now(UTC).replace(microsecond=0),
         tags=(tag, "xAI"),
         url=None,
         terms=(),
@@ -358,7 +358,7 @@ async def statuses(core: Core, story_id: int) -> dict[str, int]:
         rows = await session.execute(
             select(Delivery.status, func.count()).where(Delivery.story_id == story_id).group_by(Delivery.status)
         )
-        return {status: count for status, count in rows.all()}
+        return dict(rows.all())  # type: ignore[arg-type]
 
 
 async def last_sent_at(core: Core, story_id: int) -> datetime | None:
@@ -608,7 +608,7 @@ class Profiler:
         self.path: Path | None = None
 
     @contextlib.asynccontextmanager
-    async def around(self, label: str):  # noqa: ANN201
+    async def around(self, label: str):
         if self.kind == "cprofile":
             profile = cProfile.Profile()
             profile.enable()
@@ -710,7 +710,7 @@ async def autovacuum(url: str) -> None:
         await connection.close()
 
 
-async def measured(fake: LocalFake | ProcessFake, messages: int, run, url: str = "") -> dict[str, Any]:  # noqa: ANN001
+async def measured(fake: LocalFake | ProcessFake, messages: int, run, url: str = "") -> dict[str, Any]:
     """Runs `run()` against a fresh call log: the fake's figures, CPU per message per process, and
     (PostgreSQL) how many connections the run opened. Before it, on PostgreSQL, VACUUM ANALYZE
     of the deliveries (unless --no-vacuum): what autovacuum would have done between two publishes."""
@@ -790,7 +790,7 @@ class BotMethodSender:
         self._bot = bot
         self._rendered: tuple[Message, Any] | None = None
 
-    async def send(self, target: Target, message: Message):  # noqa: ANN201
+    async def send(self, target: Target, message: Message):
         if self._rendered is None or self._rendered[0] is not message:
             self._rendered = (message, outgoing(message))
         out = self._rendered[1]
@@ -830,7 +830,7 @@ async def at_the_limit(
     timeout: float,
     poll: float,
     meanwhile=None,
-):  # noqa: ANN001, ANN201
+):
     """One publish to `chats` chats of the fake in this process, limited to `--rate`, worked off
     by a worker at `worker_rate`, with `meanwhile(fake)` running beside it. Returns the push's
     figures, what the fake saw, and the worker."""
@@ -968,7 +968,7 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
             return await worker_figures(key, slug, label, transport=transport)
         try:
             return await worker_figures(key, slug, label, transport=transport)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"[{database}] {label} failed: {exc!r}", flush=True)
             return {"error": repr(exc), "rate": None, "cpu_ms_per_message": {}}
 
@@ -1019,7 +1019,7 @@ async def lifted_phase(database: str, url: str, args: argparse.Namespace) -> dic
             )
             return figures
 
-        async def ptb_alone(in_flight: int):  # noqa: ANN202
+        async def ptb_alone(in_flight: int):
             async def run(_repeat: int) -> dict[str, Any]:
                 # A Bot of its own, as a fresh worker process would have: httpx's pool keeps the
                 # connections of the run before for 5 s, and scanning them would cost this one.
@@ -1233,7 +1233,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main(argv: list[str] | None = None) -> None:
-    global VACUUM_BETWEEN_RUNS  # noqa: PLW0603
+    global VACUUM_BETWEEN_RUNS
     args = parse_arguments(argv)
     if args.serve_fake:
         await serve_fake()

@@ -30,7 +30,7 @@ class ScratchSQLite:
     async def __aenter__(self) -> str:
         return self.url
 
-    async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
+    async def __aexit__(self, *_exc) -> None:
         self._folder.cleanup()
 
 
@@ -56,7 +56,7 @@ class ScratchPostgres:
         await self._admin(f'CREATE DATABASE "{self.name}"')
         return self.url
 
-    async def __aexit__(self, *_exc) -> None:  # noqa: ANN002
+    async def __aexit__(self, *_exc) -> None:
         if self.keep:
             print(f"kept for inspection: {self.url}", file=sys.stderr)
             return

@@ -102,7 +102,7 @@ def build_http_app(
     return build_app(lambda: db.ping(core.engine), routes, api=api, metrics=core.metrics, adapters=adapters)
 
 
-def build_telegram(core: Core, *, receive: bool = True) -> "TelegramRunner | None":
+def build_telegram(core: Core, *, receive: bool = True) -> TelegramRunner | None:
     """The Telegram adapter, when a token is configured (`receive`: it answers updates)."""
     settings = core.settings
     if settings.telegram_bot_token is None:
@@ -123,7 +123,7 @@ def build_telegram(core: Core, *, receive: bool = True) -> "TelegramRunner | Non
     return build_runner(config, TelegramBridge(core.commands, core.chats), receive=receive)
 
 
-def discord_config(settings: Settings) -> "DiscordConfig":
+def discord_config(settings: Settings) -> DiscordConfig:
     from adapters.discord.client import DiscordConfig
 
     assert settings.discord_bot_token is not None
@@ -137,7 +137,7 @@ def discord_config(settings: Settings) -> "DiscordConfig":
     )
 
 
-def build_discord(core: Core, *, gateway: bool = True) -> "DiscordRunner | None":
+def build_discord(core: Core, *, gateway: bool = True) -> DiscordRunner | None:
     """The Discord adapter, when a token is configured (`gateway`: it answers interactions)."""
     if core.settings.discord_bot_token is None:
         return None
@@ -158,7 +158,7 @@ def build_platforms(core: Core, roles: Collection[Role]) -> list[Platform]:
     return [platform for platform in platforms if platform is not None]
 
 
-def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
+def build_workers(core: Core, senders: list) -> list:
     """One delivery worker per platform sender, each within that platform's limits."""
     from content.delivery.payloads import Payloads
     from content.delivery.policy import RetryPolicy
@@ -193,5 +193,10 @@ def build_workers(core: Core, senders: list) -> list:  # noqa: ANN001
         )
         for sender in senders
     ]
-    core.publisher.on_queued(lambda: [worker.wake.set() for worker in workers])
+
+    def wake_all() -> None:
+        for worker in workers:
+            worker.wake.set()
+
+    core.publisher.on_queued(wake_all)
     return workers

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _webhook_complete(self) -> "Settings":
+    def _webhook_complete(self) -> Settings:
         if self.telegram_mode == "webhook" and self.telegram_bot_token is not None:
             if not self.telegram_webhook_url:
                 raise ValueError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")

@@ -117,7 +117,7 @@ class Listener:
         self._connection: Any = None
 
     async def start(self) -> None:
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         connection = await asyncpg.connect(self._dsn)
         await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._on_notify())

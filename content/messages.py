@@ -58,7 +58,7 @@ class Card:
     title: str
     url: str | None = None
     meta: Inline = ()
-    blocks: tuple["Block", ...] = ()
+    blocks: tuple[Block, ...] = ()
     footer: Inline = ()
     accent: str | None = None
 

@@ -62,7 +62,7 @@ def postgres_url() -> Iterator[str]:
     name = f"explainer_test_{uuid.uuid4().hex[:12]}"
     try:
         asyncio.run(_create(name))
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         message = f"PostgreSQL not reachable at {POSTGRES_SERVER} ({exc}); PostgreSQL tests skipped"
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(message.replace("skipped", "required (REQUIRE_POSTGRES is set)"))

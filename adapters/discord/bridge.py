@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
+from typing import Any
 
 import discord
 
@@ -132,7 +133,12 @@ class DiscordBridge:
 
     async def _send_one(self, interaction: discord.Interaction, out: Outgoing, private: bool) -> None:
         view = view_of(out)
-        kwargs = {"content": out.content, "embeds": out.embeds, "allowed_mentions": NO_PINGS, "ephemeral": private}
+        kwargs: dict[str, Any] = {
+            "content": out.content,
+            "embeds": out.embeds,
+            "allowed_mentions": NO_PINGS,
+            "ephemeral": private,
+        }
         if view is not None:
             kwargs["view"] = view
         if not interaction.response.is_done():

@@ -7,6 +7,7 @@ with no view kept in memory: a /latest answer from last week still pages on.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import discord
 
@@ -22,16 +23,16 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE)
         self.argument = argument
 
     @classmethod
-    def make(cls, label: str, custom_id: str) -> "ActionButton":
+    def make(cls, label: str, custom_id: str) -> ActionButton:
         match = TEMPLATE.fullmatch(custom_id)
         assert match is not None, custom_id
         return cls(match["action"], match["argument"], label)
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> "ActionButton":
-        return cls(match["action"], match["argument"], item.label or "Open")
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ActionButton:
+        return cls(match["action"], match["argument"], getattr(item, "label", None) or "Open")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bridge = getattr(interaction.client, "bridge", None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import discord
 from discord import app_commands
@@ -87,10 +87,10 @@ def slash_command(spec: CommandSpec, bridge: DiscordBridge) -> app_commands.Comm
         if argument.required:
             parameters.append(inspect.Parameter(argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation))
         else:
+            # Optional[...], not `| None`: a Range is a transformer, which `|` does not take.
+            optional = Optional[annotation]  # type: ignore[valid-type]  # noqa: UP045
             parameters.append(
-                inspect.Parameter(
-                    argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[annotation], default=None
-                )
+                inspect.Parameter(argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=optional, default=None)
             )
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     if spec.arguments:
@@ -112,7 +112,9 @@ def _option_type(argument: Argument) -> object:
     return str
 
 
-def _completer(bridge: DiscordBridge, source: Completion) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+def _completer(
+    bridge: DiscordBridge, source: Completion
+) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await bridge.choices(source, current)
 

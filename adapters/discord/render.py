@@ -168,19 +168,18 @@ def render(message: Message) -> list[Outgoing]:
     for text in _pack(loose, CONTENT_LIMIT):
         out.append(Outgoing(content=text))
     for embed in embeds:
-        target = out[-1] if out else None
-        fits = (
-            target is not None
-            and len(target.embeds) < EMBEDS_PER_MESSAGE
-            and sum(_size(e) for e in target.embeds) + _size(embed) <= EMBED_TOTAL
-        )
-        if not fits:
-            target = Outgoing()
-            out.append(target)
-        target.embeds.append(embed)
+        last = out[-1] if out else None
+        if (
+            last is None
+            or len(last.embeds) >= EMBEDS_PER_MESSAGE
+            or sum(_size(e) for e in last.embeds) + _size(embed) > EMBED_TOTAL
+        ):
+            last = Outgoing()
+            out.append(last)
+        last.embeds.append(embed)
     if not out:
         out.append(Outgoing(content="…"))
-    buttons = []
+    buttons: list[tuple[str, str]] = []
     for row in message.buttons:
         for button in row:
             cid = custom_id(button.action, button.argument)

@@ -9,7 +9,7 @@ apps (tests, several bots in one process) never share or clash over series.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -72,7 +72,7 @@ class Metrics:
         label = _snake(type(outcome).__name__)
         self.count_delivery(platform, label)
         if label == "sent" and queued_at is not None:
-            self.observe_delivery_latency(platform, (datetime.now(timezone.utc) - queued_at).total_seconds())
+            self.observe_delivery_latency(platform, (datetime.now(UTC) - queued_at).total_seconds())
 
     # ----- exposition -----------------------------------------------------
     def exposition(self, accept: str | None = None) -> tuple[bytes, str]:

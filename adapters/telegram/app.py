@@ -58,5 +58,5 @@ def build_application(config: TelegramConfig, bridge: TelegramBridge) -> Applica
     return application
 
 
-async def _log_error(update: object, context) -> None:  # noqa: ANN001
+async def _log_error(update: object, context) -> None:
     log.error("error while handling a Telegram update", exc_info=context.error)

@@ -16,6 +16,7 @@ from functools import partial
 from telegram import (
     Bot,
     Chat,
+    ChatFullInfo,
     ChatMember,
     InlineQueryResultArticle,
     InputTextMessageContent,
@@ -52,8 +53,9 @@ _CHANNEL = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{1,16}")
 MAX_REPLY_WAIT = 30.0
 
 
-def chat_ref(chat: Chat) -> ChatRef:
-    kind = {ChatType.PRIVATE: ChatKind.PRIVATE, ChatType.CHANNEL: ChatKind.CHANNEL}.get(chat.type, ChatKind.GROUP)
+def chat_ref(chat: Chat | ChatFullInfo) -> ChatRef:
+    kinds: dict[str, ChatKind] = {ChatType.PRIVATE: ChatKind.PRIVATE, ChatType.CHANNEL: ChatKind.CHANNEL}
+    kind = kinds.get(chat.type, ChatKind.GROUP)
     title = chat.title or " ".join(p for p in (chat.first_name, chat.last_name) if p) or chat.username
     return ChatRef(PLATFORM, str(chat.id), kind, title)
 
@@ -104,7 +106,7 @@ async def _admin_status(bot: Bot, chat_id: int, user_id: int) -> bool | None:
     return member.status in ADMINS
 
 
-async def _bot_lacks(bot: Bot, chat: Chat) -> Missing | None:
+async def _bot_lacks(bot: Bot, chat: Chat | ChatFullInfo) -> Missing | None:
     try:
         me = await bot.get_chat_member(chat.id, bot.id)
     except TelegramError:
@@ -150,7 +152,7 @@ class TelegramBridge:
         if message is None or chat is None or not message.text:
             return
         head = message.text.partition(" ")[0]
-        name, _, addressee = head[1:].partition("@")
+        _name, _, addressee = head[1:].partition("@")
         if addressee and addressee.lower() != (context.bot.username or "").lower():
             return  # meant for another bot in this group
         caller = self.caller(context.bot, chat, update.effective_user, message.sender_chat)
@@ -245,7 +247,7 @@ class TelegramBridge:
                     return
 
 
-async def _send_once(bot: Bot, chat_id: int, text: str, markup, preview: bool) -> None:  # noqa: ANN001
+async def _send_once(bot: Bot, chat_id: int, text: str, markup, preview: bool) -> None:
     options = LinkPreviewOptions(is_disabled=not preview)
     try:
         await bot.send_message(

@@ -10,7 +10,6 @@ methods, its errors, its parsing of answers) stays python-telegram-bot's.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import aiohttp
@@ -84,7 +83,11 @@ class AiohttpRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
-        files = request_data.multipart_data if request_data is not None and request_data.contains_files else None
+        files = (
+            request_data.multipart_data
+            if isinstance(request_data, RequestData) and request_data.contains_files
+            else None
+        )
         headers = {"User-Agent": self.USER_AGENT}
         body: aiohttp.FormData | dict[str, str] | bytes | None
         if isinstance(request_data, EncodedForm):
@@ -118,7 +121,7 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, data=body, timeout=timeout, headers=headers) as response:
                 return response.status, await response.read()
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise TimedOut(f"Timed out: {exc}" if str(exc) else "Timed out") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc

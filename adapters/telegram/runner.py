@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import timedelta
 from json import JSONDecodeError
 from urllib.parse import urlsplit
 
@@ -60,7 +61,9 @@ class TelegramRunner:
         else:
             await app.bot.delete_webhook()
             assert app.updater is not None
-            await app.updater.start_polling(timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            await app.updater.start_polling(
+                timeout=timedelta(seconds=self.config.poll_timeout), allowed_updates=ALLOWED_UPDATES
+            )
             log.info("Telegram: polling as @%s", app.bot.username)
 
     async def stop(self) -> None:

@@ -4,6 +4,7 @@ answers turned into the core's outcomes."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from telegram import Bot, LinkPreviewOptions
@@ -41,8 +42,8 @@ _ALREADY_GONE = "message to delete not found"
 EMPTIED = "—"
 
 
-def _seconds(value: object) -> float:
-    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)  # type: ignore[union-attr]
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def outcome_of(exc: TelegramError) -> Outcome:

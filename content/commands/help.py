@@ -12,7 +12,7 @@ async def start(services: Services, request: Request) -> Reply:
     return answer(help_message(_listed(services), intro=True))
 
 
-async def help(services: Services, request: Request) -> Reply:  # noqa: A001 - the command's name
+async def help(services: Services, request: Request) -> Reply:
     return answer(help_message(_listed(services), intro=False))
 
 

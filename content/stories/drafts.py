@@ -11,12 +11,12 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import frontmatter
-import yaml  # type: ignore[import-untyped]
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
@@ -113,9 +113,9 @@ class _Story(BaseModel):
         else:
             raise ValueError("must be an ISO 8601 date and time (e.g. 2026-04-30T17:30:00Z)")
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)  # no offset given: taken as UTC
+            moment = moment.replace(tzinfo=UTC)  # no offset given: taken as UTC
         try:
-            return moment.astimezone(timezone.utc)
+            return moment.astimezone(UTC)
         except OverflowError:
             raise ValueError("is out of range") from None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -35,7 +35,7 @@ STORY = StoryDraft(
     title="Breaking: a <new> model & more",
     summary="Short & sweet.",
     category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    published_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
     tags=("xAI", "OpenAI"),
     url=None,
     terms=(),

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, select
@@ -79,7 +79,7 @@ class Harness:
         return self.fake.responses(interaction)[0]["data"]["choices"]
 
 
-async def start_bot(core: Core, fake: FakeDiscord):  # noqa: ANN201
+async def start_bot(core: Core, fake: FakeDiscord):
     runner = build_discord(core)
     assert runner is not None
     await runner.start()
@@ -308,10 +308,10 @@ async def test_a_slow_answer_is_deferred_within_three_seconds(dc: Harness) -> No
     class Slow:
         """The core taking longer than Discord waits, for one command."""
 
-        def __getattr__(self, name: str):  # noqa: ANN204
+        def __getattr__(self, name: str):
             return getattr(real, name)
 
-        async def command(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        async def command(self, *args, **kwargs):
             await asyncio.sleep(2.6)
             return await real.command(*args, **kwargs)
 
@@ -367,7 +367,7 @@ async def test_pushes_reach_channels_and_dms_and_a_lost_channel_is_deactivated(d
         title="A push with @everyone **in** it",
         summary="Short <b>&</b> sweet.",
         category="AI",
-        published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+        published_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
         tags=("xAI",),
         url=None,
         terms=(),
@@ -426,7 +426,7 @@ async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(dc: 
         title="Before the correction",
         summary="Short.",
         category="AI",
-        published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
+        published_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
         tags=("xAI",),
         url=None,
         terms=(),

@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientSession
@@ -343,7 +343,7 @@ def test_delivery_outcomes_count_by_kind_and_time_the_sent() -> None:
     from content.delivery.outcomes import RateLimited, Sent
 
     metrics = Metrics()
-    queued = datetime.now(timezone.utc) - timedelta(seconds=3)
+    queued = datetime.now(UTC) - timedelta(seconds=3)
     metrics.delivery_outcome("telegram", Sent(("42",)), queued)
     metrics.delivery_outcome("telegram", RateLimited(1.0), queued)
     text = metrics.exposition()[0].decode()

@@ -10,7 +10,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -245,7 +245,7 @@ async def save(core: Core, **fields: object) -> str:
             "title": "Sample",
             "summary": "Short.",
             "category": "Tech",
-            "published_at": datetime(2026, 11, 25, 12, tzinfo=timezone.utc),
+            "published_at": datetime(2026, 11, 25, 12, tzinfo=UTC),
             "tags": ("xAI",),
             "url": None,
             "terms": (TermDraft("sample term", "A term."),),
@@ -393,7 +393,7 @@ async def test_membership_updates_deactivate_and_reactivate(tg: Harness) -> None
     await wait_until(lambda: active(tg.core, GROUP), True)
 
 
-async def wait_until(probe, wanted: bool, timeout: float = 10.0) -> None:  # noqa: ANN001
+async def wait_until(probe, wanted: bool, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while await probe() != wanted:
         assert asyncio.get_running_loop().time() < deadline, f"never became {wanted}"

@@ -15,7 +15,7 @@ from tests.helpers import cards, only, plain
 DISTILLATION = "musk-xai-distillation-testimony"
 
 
-async def ask(core: Core, line: str, caller=PRIVATE):  # noqa: ANN001
+async def ask(core: Core, line: str, caller=PRIVATE):
     return await core.commands.handle_text(caller, line)
 
 
@@ -306,7 +306,7 @@ async def test_a_deactivated_chat_comes_back_when_it_uses_the_bot(core: Core) ->
     assert await chat_active(core, GROUP_ADMIN.chat) is True
 
 
-async def chat_active(core: Core, chat) -> bool | None:  # noqa: ANN001
+async def chat_active(core: Core, chat) -> bool | None:
     from sqlalchemy import select
 
     from content.models import Chat

@@ -4,7 +4,7 @@ that follow it in order, each claimed, leased and recorded like a send."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -30,7 +30,7 @@ DRAFT = StoryDraft(
     title="Jobs of a kind",
     summary="Sent, then edited, then deleted.",
     category="AI",
-    published_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
+    published_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
     tags=("xAI",),
     url=None,
     terms=(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -29,7 +29,7 @@ DRAFT = StoryDraft(
     title="Pipelined",
     summary="Sent while the next rows are claimed.",
     category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    published_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
     tags=("xAI",),
     url=None,
     terms=(),
@@ -60,11 +60,11 @@ class SlowSender:
 
 
 class CountingQueue(DeliveryQueue):
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.claims: list[tuple[int, int]] = []  # (asked, got)
 
-    async def claim(self, platform: str, limit: int):  # noqa: ANN201
+    async def claim(self, platform: str, limit: int):
         claimed = await super().claim(platform, limit)
         self.claims.append((limit, len(claimed)))
         return claimed
@@ -100,7 +100,7 @@ def worker_for(core: Core, sender: SlowSender, batch: int = 8) -> tuple[Delivery
     return worker, queue
 
 
-async def run_until(worker: DeliveryWorker, done, timeout: float = 30.0) -> None:  # noqa: ANN001
+async def run_until(worker: DeliveryWorker, done, timeout: float = 30.0) -> None:
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
@@ -176,11 +176,11 @@ async def test_rows_whose_lease_ran_out_are_claimed_before_older_pending_rows(co
 class FlakyRecordQueue(CountingQueue):
     """The database refuses the first recording of sent rows."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.refusals = 1
 
-    async def sent_many(self, done):  # noqa: ANN001, ANN201
+    async def sent_many(self, done):
         if done and self.refusals:
             self.refusals -= 1
             raise ConnectionError("database away for a moment")

@@ -34,7 +34,7 @@ Something & something else.
 """
 
 
-async def count(core: Core, model) -> int:  # noqa: ANN001
+async def count(core: Core, model) -> int:
     async with core.sessions() as session:
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 

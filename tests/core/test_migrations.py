@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,14 +16,14 @@ from content.models import Base
 SEARCH_OBJECTS = {"story_search", "ix_story_search_vector"}
 
 
-def _include(obj, name, kind, reflected, compare_to) -> bool:  # noqa: ANN001
+def _include(obj, name, kind, reflected, compare_to) -> bool:
     return not (name in SEARCH_OBJECTS or (kind == "table" and name and name.startswith("story_search")))
 
 
 async def test_schema_matches_models_and_migrating_twice_is_harmless(blank: Core) -> None:
     await db.migrate(blank.engine)
 
-    def differences(connection) -> list:  # noqa: ANN001
+    def differences(connection) -> list:
         context = MigrationContext.configure(connection, opts={"include_object": _include, "compare_type": False})
         return compare_metadata(context, Base.metadata)
 
@@ -57,7 +57,7 @@ async def test_0002_gives_queued_deliveries_their_chat_platform(core: Core) -> N
         title="Queued before 0002",
         summary="A row from before.",
         category="AI",
-        published_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+        published_at=datetime(2026, 11, 27, tzinfo=UTC),
         tags=("xAI",),
         url=None,
         terms=(),
@@ -99,7 +99,7 @@ async def test_0003_keeps_chats_and_their_rows_and_makes_queued_rows_sends(core:
         title="Queued before 0003",
         summary="Rows from before.",
         category="AI",
-        published_at=datetime(2026, 12, 1, tzinfo=timezone.utc),
+        published_at=datetime(2026, 12, 1, tzinfo=UTC),
         tags=("xAI",),
         url=None,
         terms=(),

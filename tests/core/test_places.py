@@ -161,8 +161,9 @@ async def test_subscribing_a_place_needs_the_bot_to_be_able_to_post_there(
     assert "@news: This chat follows no tags yet." in words(
         await core.commands.handle_text(caller, "/subscriptions @news")
     )
-    assert "@news: This chat didn't follow any tag." == words(
-        await core.commands.handle_text(caller, "/unsubscribe @news all")
+    assert (
+        words(await core.commands.handle_text(caller, "/unsubscribe @news all"))
+        == "@news: This chat didn't follow any tag."
     )
     assert "bot" not in finder.asked
 

@@ -62,7 +62,7 @@ def check(reply: Reply) -> None:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line=lines, who=st.sampled_from(CALLERS))
-def test_any_line_gets_an_answer(seeded, line: str, who: Caller) -> None:  # noqa: ANN001
+def test_any_line_gets_an_answer(seeded, line: str, who: Caller) -> None:
     loop, core = seeded
     reply = loop.run_until_complete(core.commands.handle_text(who, line))
     check(reply)
@@ -72,6 +72,6 @@ def test_any_line_gets_an_answer(seeded, line: str, who: Caller) -> None:  # noq
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.text(max_size=20), argument=st.text(max_size=80))
-def test_any_button_gets_an_answer(seeded, action: str, argument: str) -> None:  # noqa: ANN001
+def test_any_button_gets_an_answer(seeded, action: str, argument: str) -> None:
     loop, core = seeded
     check(loop.run_until_complete(core.commands.press(CALLERS[0], action, argument)))

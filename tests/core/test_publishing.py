@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -18,7 +18,7 @@ DRAFT = StoryDraft(
     title="Fresh news",
     summary="Something new.",
     category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    published_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
     tags=("xAI", "OpenAI"),
     url=None,
     terms=(TermDraft("freshness", "Being new."),),

@@ -13,7 +13,7 @@ from tests.conftest import PRIVATE
 from tests.helpers import cards, only, plain
 
 
-async def nothing(services, request) -> Reply:  # noqa: ANN001
+async def nothing(services, request) -> Reply:
     return Reply()
 
 

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -43,7 +43,7 @@ SCOOP = StoryDraft(
     title="xAI ships a model & a <surprise>",
     summary="What changed, in 30 seconds.",
     category="AI",
-    published_at=datetime(2026, 11, 27, 9, tzinfo=timezone.utc),
+    published_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
     tags=("xAI",),
     url=None,
     terms=(),
@@ -177,7 +177,7 @@ class Rig:
         assert "Subscribed" in reply.messages[0].blocks[0].spans[0].text
         async with self.core.sessions.begin() as session:
             (tag_id,) = (await session.execute(select(Subscription.tag_id))).scalars().all()
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             await session.execute(
                 insert(Chat),
                 [

@@ -69,7 +69,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-async def send_html(bot: Bot, text: str, **kwargs: object):  # noqa: ANN201
+async def send_html(bot: Bot, text: str, **kwargs: object):
     return await bot.send_message(PRIVATE, text, parse_mode=ParseMode.HTML, **kwargs)
 
 

@@ -27,7 +27,7 @@ class _Snowflakes:
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _as_int(value: Any) -> int | None:

@@ -460,7 +460,7 @@ def _check_option(option: Any, errors: FormErrors, path: tuple[Any, ...], depth:
     _check_name(option, errors, path, chat_input=True)
     _check_description(option, errors, path)
     if kind in (SUB_COMMAND, SUB_COMMAND_GROUP):
-        if kind == SUB_COMMAND_GROUP and depth > 0 or kind == SUB_COMMAND and depth > 1:
+        if (kind == SUB_COMMAND_GROUP and depth > 0) or (kind == SUB_COMMAND and depth > 1):
             errors.add(
                 path + ("type",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "Subcommands cannot be nested this deep"
             )
@@ -506,7 +506,7 @@ def _check_options(
     options = _check_list(options, errors, path, MAX_OPTIONS)
     kinds = [o.get("type") for o in options if isinstance(o, dict)]
     nesting = [k in (SUB_COMMAND, SUB_COMMAND_GROUP) for k in kinds]
-    if any(nesting) and not all(nesting) or only and any(k not in only for k in kinds):
+    if (any(nesting) and not all(nesting)) or (only and any(k not in only for k in kinds)):
         errors.add(
             path,
             "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
@@ -546,7 +546,7 @@ def check_commands(commands: Any) -> None:
     if not isinstance(commands, list):
         errors.add((), "BASE_TYPE_ARRAY", "Must be an array.")
         errors.raise_if_any()
-    counts = {kind: 0 for kind in MAX_COMMANDS}
+    counts = dict.fromkeys(MAX_COMMANDS, 0)
     names: set[tuple[int, str]] = set()
     for i, command in enumerate(commands):
         if not _check_dict(command, errors, (i,)):
