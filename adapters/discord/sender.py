@@ -13,7 +13,7 @@ import discord
 from adapters.discord.bridge import NO_PINGS, view_of
 from adapters.discord.render import Outgoing, render
 from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent
-from content.delivery.port import Target
+from content.delivery.port import Target, change_parts
 from content.messages import Message
 
 UNKNOWN_MESSAGE = 10008  # Discord's JSON error code for a message that is gone
@@ -73,18 +73,18 @@ class DiscordSender:
     async def edit(self, target: Target, message: Message) -> Outcome:
         channel = self._channel(target)
         outs = self._outgoing(message)
+        change = change_parts(target.message_ids, len(outs))
         shown: list[str] = []
         try:
-            for i, out in enumerate(outs):
-                if i < len(target.message_ids):
-                    # view=None takes the buttons off a part that no longer ends the message.
-                    fields = {"view": None, **self._fields(out)}
-                    await channel.get_partial_message(int(target.message_ids[i])).edit(**fields)
-                    shown.append(target.message_ids[i])
-                else:  # the new version is longer: the rest goes out as new messages
-                    shown.append(str((await channel.send(**self._fields(out))).id))
-            for surplus in target.message_ids[len(outs) :]:
-                await self._delete_one(channel, surplus)
+            for message_id, index in change.edit:
+                # view=None takes the buttons off a part that no longer ends the message.
+                fields = {"view": None, **self._fields(outs[index])}
+                await channel.get_partial_message(int(message_id)).edit(**fields)
+                shown.append(message_id)
+            for index in change.send:
+                shown.append(str((await channel.send(**self._fields(outs[index]))).id))
+            for message_id in change.drop:
+                await self._delete_one(channel, message_id)
         except discord.NotFound as exc:
             if exc.code == UNKNOWN_MESSAGE:
                 return Failed("Discord: the message to edit is gone", transient=False)

@@ -22,7 +22,7 @@ from telegram.error import (
 from adapters.telegram.render import outgoing
 from adapters.telegram.request import AiohttpRequest, EncodedForm
 from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
-from content.delivery.port import Target
+from content.delivery.port import Target, change_parts
 from content.messages import Message
 
 # Bad requests that mean the chat is gone for the bot, not that the message was wrong.
@@ -124,16 +124,16 @@ class TelegramSender:
 
     async def edit(self, target: Target, message: Message) -> Outcome:
         parts = self._parts(message)
+        change = change_parts(target.message_ids, len(parts))
         shown: list[str] = []
         try:
-            for i, part in enumerate(parts):
-                if i < len(target.message_ids):
-                    await self._edit_part(target, target.message_ids[i], part)
-                    shown.append(target.message_ids[i])
-                else:  # the new version is longer: the rest goes out as new messages
-                    shown.append(await self._post(target, part))
-            for surplus in target.message_ids[len(parts) :]:
-                await self._remove_part(target, surplus)
+            for message_id, index in change.edit:
+                await self._edit_part(target, message_id, parts[index])
+                shown.append(message_id)
+            for index in change.send:
+                shown.append(await self._post(target, parts[index]))
+            for message_id in change.drop:
+                await self._remove_part(target, message_id)
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(tuple(shown))

@@ -39,3 +39,25 @@ class Sender(Protocol):
     async def delete(self, target: Target) -> Outcome:
         """Take `target.message_ids` down; a message already gone counts as deleted."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartsChange:
+    """How a push that went out in parts becomes a version with another number
+    of parts: the parts both have are edited in place (message id, part index),
+    the new version's extra parts are sent as new messages, and the messages
+    it no longer needs are dropped (deleted, or emptied where the platform
+    keeps them)."""
+
+    edit: tuple[tuple[str, int], ...]
+    send: tuple[int, ...]
+    drop: tuple[str, ...]
+
+
+def change_parts(message_ids: tuple[str, ...], parts: int) -> PartsChange:
+    kept = min(len(message_ids), parts)
+    return PartsChange(
+        edit=tuple(zip(message_ids[:kept], range(kept))),
+        send=tuple(range(kept, parts)),
+        drop=message_ids[kept:],
+    )

@@ -182,3 +182,11 @@ async def test_one_send_per_story_and_chat_but_any_number_of_edits(core: Core) -
 async def test_only_edits_and_deletes_follow_a_send(core: Core) -> None:
     with pytest.raises(ValueError, match="only edits and deletes"):
         await DeliveryQueue(core.sessions).follow_up(1, JobKind.SEND)
+
+
+def test_a_new_version_edits_the_parts_both_have_sends_the_extra_and_drops_the_rest() -> None:
+    from content.delivery.port import PartsChange, change_parts
+
+    assert change_parts(("1", "2", "3"), 1) == PartsChange(edit=(("1", 0),), send=(), drop=("2", "3"))
+    assert change_parts(("1",), 3) == PartsChange(edit=(("1", 0),), send=(1, 2), drop=())
+    assert change_parts(("1", "2"), 2) == PartsChange(edit=(("1", 0), ("2", 1)), send=(), drop=())
