@@ -150,27 +150,35 @@ class DeliveryQueue:
                 .returning(Delivery.id)
             )
             ids = list(taken.scalars())
-            rows = await session.execute(
-                select(
-                    Delivery.id,
-                    Delivery.kind,
-                    Delivery.story_id,
-                    Delivery.chat_id,
-                    Delivery.attempts,
-                    Delivery.created_at,
-                    Delivery.acts_on_id,
-                    _send.message_ids,
-                    Chat.platform,
-                    Chat.platform_chat_id,
-                    Chat.kind.label("chat_kind"),
-                    Chat.title,
-                    Chat.thread_id,
+            rows = (
+                await session.execute(
+                    select(
+                        Delivery.id,
+                        Delivery.kind,
+                        Delivery.story_id,
+                        Delivery.chat_id,
+                        Delivery.attempts,
+                        Delivery.created_at,
+                        Delivery.acts_on_id,
+                        Chat.platform,
+                        Chat.platform_chat_id,
+                        Chat.kind.label("chat_kind"),
+                        Chat.title,
+                        Chat.thread_id,
+                    )
+                    .join(Chat, Chat.id == Delivery.chat_id)
+                    .where(Delivery.id.in_(ids))
+                    .order_by(Delivery.id)
                 )
-                .join(Chat, Chat.id == Delivery.chat_id)
-                .outerjoin(_send, _send.id == Delivery.acts_on_id)
-                .where(Delivery.id.in_(ids))
-                .order_by(Delivery.id)
-            )
+            ).all()
+            # What an edit or a delete acts on, read apart: a fan-out's claims are all sends.
+            acted_on = [r.acts_on_id for r in rows if r.acts_on_id is not None]
+            shown: dict[int, tuple[str, ...]] = {}
+            if acted_on:
+                found = await session.execute(
+                    select(Delivery.id, Delivery.message_ids).where(Delivery.id.in_(acted_on))
+                )
+                shown = {send_id: message_ids or () for send_id, message_ids in found.all()}
             return [
                 Job(
                     r.id,
@@ -178,13 +186,14 @@ class DeliveryQueue:
                     r.story_id,
                     r.chat_id,
                     Target(
-                        ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id), r.message_ids or ()
+                        ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id),
+                        shown.get(r.acts_on_id, ()) if r.acts_on_id is not None else (),
                     ),
                     r.attempts,
                     r.created_at,
                     r.acts_on_id,
                 )
-                for r in rows.all()
+                for r in rows
             ]
 
     @staticmethod
