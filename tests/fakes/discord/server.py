@@ -112,6 +112,7 @@ class FakeDiscord(
         self._by_token: dict[str, _Interaction] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}  # (guild, type, name) -> stable id
         self._rate_limits: list[tuple[str, float, bool]] = []
+        self._outage: int | None = None  # the status every REST request gets while Discord is down
         # gateway
         self._sessions: dict[str, _Session] = {}
         self._shards: dict[int, _Session] = {}  # shard id -> the newest session for it
@@ -250,6 +251,13 @@ class FakeDiscord(
     def block_dms(self, user_id: int) -> None:
         """The user does not accept DMs from the bot: sending there answers 403 (50007)."""
         self._users.setdefault(user_id, _User(user_id, f"user{user_id}")).accepts_dms = False
+
+    def outage(self, status: int | None = 503) -> None:
+        """Discord's REST API down: every request is answered `status` (502: Cloudflare's HTML
+        page; 503: Envoy's plain text), until `outage(None)`. The gateway stays up."""
+        if status is not None and not 500 <= status <= 599:
+            raise ValueError("an outage answers 5xx")
+        self._outage = status
 
     def rate_limit_next(self, route_substring: str, retry_after: float, *, is_global: bool = False) -> None:
         """The next request whose "METHOD /path" contains the substring is answered 429."""

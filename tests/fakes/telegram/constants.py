@@ -19,3 +19,9 @@ QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is in
 # A getUpdates replaced by a newer one lingers this long before it answers 409:
 # a client that gave up on it (cancelled polling) has closed it by then.
 SUPERSEDED_GRACE = 0.05
+
+# What Telegram's front end serves while the Bot API behind it is down.
+NGINX_BAD_GATEWAY = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+)

@@ -24,6 +24,7 @@ from .constants import (
     CHAT_TYPES,
     DEFAULT_UPDATE_EXCLUDED,
     MEMBER_STATUSES,
+    NGINX_BAD_GATEWAY,
     QUERY_TOO_OLD,
 )
 from .errors import ApiError, bad_request
@@ -102,6 +103,7 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         self._allowed: set[str] | None = None  # None: Telegram's default update types
         self._limits = RateLimits(None, None, None)
         self._failures: dict[str, deque[ApiError]] = {}
+        self._chat_failures: dict[tuple[str, str], deque[ApiError]] = {}
         self._stalls: dict[str, deque[float]] = {}
         self._sent: list[SentMessage] = []
         self._webhook_error: tuple[int, str] | None = None
@@ -116,6 +118,7 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         self._started_at = time.monotonic()
         self._stopping = False
         self._runner: web.AppRunner | None = None
+        self._outage = False
         self._webhook_task: asyncio.Task[None] | None = None
         self._methods = self._method_table()
 
@@ -208,6 +211,11 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         message = self._known_chat(chat_id).messages[message_id]
         message["date"] = int(time.time() - hours * 3600)
 
+    def outage(self, down: bool = True) -> None:
+        """Telegram's front end without the Bot API behind it: every request is
+        answered 502 with nginx's HTML page (not JSON), until `outage(False)`."""
+        self._outage = down
+
     def rate_limit(
         self,
         per_second_global: float | None = None,
@@ -222,6 +230,11 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     ) -> None:
         error = ApiError(error_code, description, retry_after=retry_after)
         self._failures.setdefault(method.lower(), deque()).extend([error] * times)
+
+    def fail_chat(self, chat_id: int, method: str, error_code: int, description: str, times: int = 1) -> None:
+        """The next calls of `method` for this chat fail; other chats' go through."""
+        key = (method.lower(), str(chat_id))
+        self._chat_failures.setdefault(key, deque()).extend([ApiError(error_code, description)] * times)
 
     def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
         """The next calls of `method` are answered only after `seconds` (then as usual): a
@@ -495,6 +508,9 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     async def _handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
         method, handler = self._methods.get(name.lower(), (name, None))
+        if self._outage:
+            self._record(Call(method, {}, {"description": "502 Bad Gateway (nginx)"}, 502, time.monotonic()))
+            return web.Response(status=502, text=NGINX_BAD_GATEWAY, content_type="text/html")
         polling = method == "getUpdates"
         if polling:
             self._polls_in_flight += 1
@@ -530,6 +546,9 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             failures = self._failures.get(method.lower())
             if failures:
                 raise failures.popleft()
+            for_chat = self._chat_failures.get((method.lower(), str(params.get("chat_id"))))
+            if for_chat:
+                raise for_chat.popleft()
             return 200, {"ok": True, "result": await handler(params)}
         except ApiError as error:
             return error.code, error.body()

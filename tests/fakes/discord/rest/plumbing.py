@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 class RestPlumbingMixin:
     """FakeDiscord's REST request handling, from the route table to the recorded Call."""
 
+    _outage: int | None  # set by FakeDiscord.outage()
+
     # ----- REST plumbing ---------------------------------------------------------------------------------
     def _route_table(self) -> list[tuple[str, re.Pattern[str], Callable[..., Any], bool]]:
         """(method, path pattern, handler, needs the bot token). Webhook and callback routes use the
@@ -100,6 +102,11 @@ class RestPlumbingMixin:
 
     async def _handle_rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
+        if self._outage is not None:
+            status = self._outage
+            text = _OUTAGE_BODIES.get(status, "upstream connect error or disconnect/reset before headers")
+            self._record(Call(request.method, path, None, status, {"message": text}, time.monotonic(), {}, []))
+            return web.Response(status=status, text=text, content_type="text/html" if status == 502 else "text/plain")
         body: Any = None
         files: list[dict[str, Any]] = []
         headers: dict[str, str] = {}
@@ -176,3 +183,10 @@ class RestPlumbingMixin:
             errors.add((key,), "NUMBER_TYPE_COERCE", f'Value "{params[key]}" is not snowflake.')
             errors.raise_if_any()
         return value  # type: ignore[return-value]
+
+
+# What answers for Discord while it is down: Cloudflare's page for a 502, Envoy's words otherwise.
+_OUTAGE_BODIES = {
+    502: "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
+    "<hr><center>cloudflare</center></body></html>",
+}
