@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bot.composition import Core, build_core
 from bot.roles import ALL_ROLES, Role
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings, retired_settings
+from content.errors import ConfigurationError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +66,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # httpx logs every request's URL, and Telegram's URLs hold the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name, why in retired_settings().items():
+        logging.getLogger("explainer_bot").warning("%s is ignored: %s", name, why)
     core = build_core(settings)
     try:
         if command == "migrate":
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return asyncio.run(_main(args.command or "run", args))
-    except SettingsError as error:
+    except (SettingsError, ConfigurationError) as error:
         print(f"explainer-bot: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

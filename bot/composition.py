@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from adapters.discord.client import DiscordConfig
     from adapters.discord.runner import DiscordRunner
     from adapters.telegram.runner import TelegramRunner
+    from content.delivery.health import PlatformHealth
     from content.delivery.port import Sender
 
 
@@ -90,7 +91,9 @@ def build_core(settings: Settings) -> Core:
 
 
 def build_http_app(
-    core: Core, routes: list[web.RouteDef] | None = None, adapters: Mapping[str, Callable[[], bool]] | None = None
+    core: Core,
+    routes: list[web.RouteDef] | None = None,
+    adapters: Mapping[str, Callable[[], PlatformHealth]] | None = None,
 ) -> web.Application:
     """The HTTP server: health, metrics, the publishing API (bearer API_TOKEN) and the adapters' routes."""
     from adapters.http.api import PublishingApi
@@ -160,6 +163,8 @@ def build_platforms(core: Core, roles: Collection[Role]) -> list[Platform]:
 
 def build_workers(core: Core, senders: list) -> list:
     """One delivery worker per platform sender, each within that platform's limits."""
+    from content.delivery.breaker import Breaker
+    from content.delivery.membership import Membership
     from content.delivery.payloads import Payloads
     from content.delivery.policy import RetryPolicy
     from content.delivery.queue import DeliveryQueue
@@ -167,21 +172,21 @@ def build_workers(core: Core, senders: list) -> list:
     from content.delivery.worker import DeliveryWorker
 
     settings = core.settings
-    # Worker processes split the chats, and with them the overall rate.
-    share = settings.delivery_workers
+    # The overall rates: the live workers of a platform divide them (content.delivery.membership).
     limits = {
         "telegram": Limits(
-            settings.telegram_rate_limit / share, settings.telegram_chat_interval, settings.telegram_group_per_minute
+            settings.telegram_rate_limit, settings.telegram_chat_interval, settings.telegram_group_per_minute
         ),
-        "discord": Limits(settings.discord_rate_limit / share, settings.discord_channel_interval),
+        "discord": Limits(settings.discord_rate_limit, settings.discord_channel_interval),
         "console": Limits(100.0),
     }
-    queue = DeliveryQueue(core.sessions, settings.delivery_lease_seconds, (settings.delivery_worker_index, share))
+    lease = settings.delivery_lease_seconds
+    probe_max = settings.delivery_outage_probe_max
     payloads = Payloads(core.catalog)
     policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
     workers = [
         DeliveryWorker(
-            queue,
+            DeliveryQueue(core.sessions, lease),
             sender,
             RateLimiter(limits[sender.platform]),
             payloads,
@@ -190,6 +195,8 @@ def build_workers(core: Core, senders: list) -> list:
             on_outcome=lambda platform, item, outcome: core.metrics.delivery_outcome(
                 platform, outcome, item.created_at
             ),
+            breaker=Breaker(sender.platform, probe_first=min(1.0, probe_max), probe_max=probe_max),
+            membership=Membership(core.sessions, sender.platform, lease),
         )
         for sender in senders
     ]

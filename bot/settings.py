@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -43,8 +45,7 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
-    delivery_workers: int = Field(default=1, ge=1)
-    delivery_worker_index: int = Field(default=0, ge=0)
+    delivery_outage_probe_max: float = Field(default=60.0, gt=0)
     telegram_rate_limit: float = Field(default=25.0, gt=0)
     telegram_chat_interval: float = Field(default=1.0, ge=0)
     telegram_group_per_minute: int = Field(default=20, ge=1)
@@ -115,8 +116,6 @@ class Settings(BaseSettings):
                 raise ValueError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
             if self.telegram_webhook_secret is None:
                 raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
-        if self.delivery_worker_index >= self.delivery_workers:
-            raise ValueError("DELIVERY_WORKER_INDEX must be below DELIVERY_WORKERS")
         if self.discord_shard_ids is not None:
             if self.discord_shard_count is None:
                 raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")
@@ -139,6 +138,21 @@ class Settings(BaseSettings):
 
 class SettingsError(Exception):
     """One line naming the setting that is wrong."""
+
+
+# Settings that did something once and now do nothing: said, then ignored.
+RETIRED = {
+    "DELIVERY_WORKERS": "the live delivery workers divide the chats between them by themselves",
+    "DELIVERY_WORKER_INDEX": "the live delivery workers divide the chats between them by themselves",
+}
+
+
+def retired_settings(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """Retired settings found in the environment or `.env`, with why they are ignored."""
+    names = set(os.environ)
+    if env_file is not None and env_file.is_file():
+        names |= {k for k in dotenv_values(env_file) if k}
+    return {name: why for name, why in RETIRED.items() if name in {n.upper() for n in names}}
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:

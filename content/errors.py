@@ -15,3 +15,12 @@ class StoryFileError(CoreError):
         self.field = field
         self.problem = problem
         super().__init__(f"{source}: {field}: {problem}")
+
+
+class ConfigurationError(CoreError):
+    """A setting the platform refuses (a wrong token): no retry helps; the process stops, naming it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}")

@@ -275,3 +275,17 @@ class CatalogState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+
+
+class DeliveryWorkerBeat(Base):
+    """A delivery worker's heartbeat: the live ones divide a platform's chats
+    between them (content.delivery.membership)."""
+
+    __tablename__ = "delivery_workers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_delivery_workers_platform_beat", "platform", "beat_at"),)

@@ -25,6 +25,7 @@ from content.commands.caller import Caller
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASES = ("sqlite", "postgres")
 TABLES = (
+    "delivery_workers",
     "deliveries",
     "subscriptions",
     "chats",

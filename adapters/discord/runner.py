@@ -11,6 +11,7 @@ import yarl
 from adapters.discord.bridge import DiscordBridge
 from adapters.discord.client import DiscordConfig, ExplainerClient
 from adapters.discord.sender import DiscordSender
+from content.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,20 @@ class DiscordRunner:
         self.client = client
         self.gateway = gateway
         self._task: asyncio.Task | None = None
+        self._logged_in = False
 
     async def start(self) -> None:
+        """Logs in (and joins the gateway). A token Discord refuses is a
+        ConfigurationError; any other failure says only that Discord did not
+        answer (the caller tries again)."""
         point_at(self.config)
-        await self.client.login(self.config.token)
-        if self.gateway:
+        if not self._logged_in:
+            try:
+                await self.client.login(self.config.token)
+            except discord.LoginFailure as exc:
+                raise ConfigurationError("DISCORD_BOT_TOKEN", f"Discord refused the token ({exc})") from None
+            self._logged_in = True
+        if self.gateway and self._task is None:
             self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
             self._task.add_done_callback(_report)
 
@@ -54,7 +64,7 @@ class DiscordRunner:
     def healthy(self) -> bool:
         """Whether interactions reach the bot now (for /healthz)."""
         if not self.gateway:
-            return not self.client.is_closed()
+            return self._logged_in and not self.client.is_closed()
         return self.client.is_ready() and not self.client.is_closed()
 
     async def sender(self) -> DiscordSender:

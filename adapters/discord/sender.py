@@ -12,7 +12,7 @@ import discord
 
 from adapters.discord.bridge import NO_PINGS, view_of
 from adapters.discord.render import Outgoing, render
-from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent
+from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent, Unavailable
 from content.delivery.port import Target, change_parts
 from content.messages import Message
 
@@ -26,10 +26,10 @@ def outcome_of(exc: discord.HTTPException | aiohttp.ClientError | TimeoutError) 
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
             return RateLimited(float(getattr(exc, "retry_after", 1.0) or 1.0))
-        if exc.status >= 500:
-            return Failed(f"Discord {exc.status}: {exc.text}")
+        if exc.status >= 500:  # discord.py's DiscordServerError, after its own retries of 5xx
+            return Unavailable(f"Discord {exc.status}: {exc.text[:200]}")
         return Failed(f"Discord refused the message: {exc.status} {exc.text}", transient=False)
-    return Failed(f"Discord unreachable: {exc}")
+    return Unavailable(f"Discord unreachable: {exc!r}")
 
 
 class DiscordSender:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from content.delivery.reports import Reports
 from content.errors import StoryFileError
@@ -229,6 +230,15 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             raise
         headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
         return web.json_response({"error": exc.reason.lower()}, status=exc.status, headers=headers)
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        # The database away (restarted, failing over, unreachable): nothing was
+        # written, and the same request succeeds once it is back.
+        log.warning("%s %s: the database is unavailable: %s", request.method, request.path, type(exc).__name__)
+        return web.json_response(
+            {"error": "the database is unavailable; nothing was written, try again shortly"},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response({"error": "internal error"}, status=500)

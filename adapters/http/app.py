@@ -13,12 +13,13 @@ from aiohttp import web
 from adapters.http.api import MAX_BODY, PublishingApi, json_errors
 from adapters.http.metrics import Metrics
 from adapters.http.openapi import openapi_document
+from content.delivery.health import PlatformHealth, PlatformState
 
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[None]]
-# name -> "is it connected now?", asked at each health check
-AdapterChecks = Mapping[str, Callable[[], bool]]
+# platform -> how it is doing now, asked at each health check
+AdapterChecks = Mapping[str, Callable[[], PlatformHealth]]
 HEALTH_TIMEOUT = 5.0
 
 METRICS_KEY = web.AppKey("metrics", Metrics)
@@ -49,16 +50,22 @@ def build_app(
         body: dict = {"status": "ok", "database": database}
         healthy = database == "ok"
         if adapters is not None:
-            states = {}
-            for name, connected in dict(adapters).items():
+            states: dict[str, str] = {}
+            troubles: dict[str, dict[str, str | None]] = {}
+            for name, check in dict(adapters).items():
                 try:
-                    up = bool(connected())
-                except Exception:
+                    platform = check()
+                except Exception as exc:
                     log.exception("health check of adapter %s failed", name)
-                    up = False
-                states[name] = "ok" if up else "down"
-                healthy = healthy and up
+                    platform = PlatformHealth(PlatformState.CONNECTING, last_error=f"{type(exc).__name__}: {exc}")
+                states[name] = platform.state.value
+                if platform.state is PlatformState.DEGRADED:
+                    since = platform.since.isoformat().replace("+00:00", "Z") if platform.since else None
+                    troubles[name] = {"since": since, "last_error": platform.last_error}
+                healthy = healthy and platform.ok
             body["adapters"] = states
+            if troubles:
+                body["degraded"] = troubles
         if not healthy:
             body["status"] = "unavailable"
         return web.json_response(body, status=200 if healthy else 503)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
+from content.delivery.breaker import Breaker, BreakerState
+
 # Publish to sent: from well under a second (an idle worker woken by the
 # publish) to hours (a large fan-out under the platforms' rate limits).
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, math.inf)
@@ -46,6 +48,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.breaker_open = Gauge(
+            "explainer_platform_breaker_open",
+            "1 while the platform is unavailable and pushes wait for it (its breaker is open), else 0.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.last_answer = Gauge(
+            "explainer_platform_last_answer_timestamp_seconds",
+            "When the platform last answered a push (Unix time; NaN before the first).",
+            ["platform"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "explainer_delivery_queue_depth",
             "Deliveries waiting to be sent (pending rows), read at scrape time.",
@@ -61,6 +75,15 @@ class Metrics:
 
     def observe_delivery_latency(self, platform: str, seconds: float) -> None:
         self.delivery_latency.labels(platform=platform).observe(max(seconds, 0.0))
+
+    def watch_platform(self, platform: str, breaker: Breaker) -> None:
+        """The platform's breaker gauges, read from it at every scrape."""
+        self.breaker_open.labels(platform=platform).set_function(
+            lambda: 1.0 if breaker.state is BreakerState.OPEN else 0.0
+        )
+        self.last_answer.labels(platform=platform).set_function(
+            lambda: breaker.last_answer.timestamp() if breaker.last_answer is not None else math.nan
+        )
 
     def set_queue_depth(self, pending: float) -> None:
         self.queue_depth.set(pending)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT
+from content.delivery.health import PlatformState
 from content.delivery.status import UNDELIVERED, DeliveryStatus
 from content.keys import SLUG_MAX, SLUG_PATTERN
 from content.stories.drafts import SUMMARY_MAX_WORDS
@@ -209,13 +210,30 @@ SCHEMAS: dict[str, Any] = {
             "database": {"type": "string", "enum": ["ok", "down"]},
             "adapters": {
                 "type": "object",
-                "additionalProperties": {"type": "string", "enum": ["ok", "down"]},
-                "description": "Each chat platform's connection (present when the runtime reports adapters).",
+                "additionalProperties": {"type": "string", "enum": [state.value for state in PlatformState]},
+                "description": "Each chat platform: ok; degraded (it stopped answering and pushes wait for it); "
+                "connecting (not connected yet, or again). Present when the runtime reports adapters.",
+            },
+            "degraded": {
+                "type": "object",
+                "additionalProperties": _object(
+                    {
+                        "since": {"type": ["string", "null"], "format": "date-time"},
+                        "last_error": {"type": ["string", "null"]},
+                    }
+                ),
+                "description": "For each degraded platform: since when, and the last error.",
             },
         },
         required=["status", "database"],
     ),
 }
+
+DATABASE_AWAY = _json(
+    _ref("Error"),
+    "The database is unavailable for a moment: nothing was written; the same request succeeds once it is back.",
+    {"Retry-After": {"schema": {"type": "string"}, "required": True}},
+)
 
 SLUG_PARAMETER = {
     "name": "slug",
@@ -266,6 +284,7 @@ def openapi_document() -> dict[str, Any]:
                         "403": _json(_ref("Error"), "Publishing is disabled: API_TOKEN is not set on the server."),
                         "413": _json(_ref("Error"), "The body is larger than 1 MiB."),
                         "422": _json(_ref("InvalidField"), "The JSON breaks the story schema; `field` names where."),
+                        "503": DATABASE_AWAY,
                     },
                 },
                 "get": {
@@ -290,6 +309,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json(_ref("StoryList"), "Newest first."),
                         "404": _json(_ref("UnknownTag"), "No such tag."),
                         "422": _json(_ref("InvalidField"), "A bad `limit`."),
+                        "503": DATABASE_AWAY,
                     },
                 },
             },
@@ -298,7 +318,11 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getStory",
                     "summary": "One story with its body, tags and glossary",
                     "parameters": [SLUG_PARAMETER],
-                    "responses": {"200": _json(_ref("StoryDetail"), "The story."), "404": UNKNOWN_STORY},
+                    "responses": {
+                        "200": _json(_ref("StoryDetail"), "The story."),
+                        "404": UNKNOWN_STORY,
+                        "503": DATABASE_AWAY,
+                    },
                 }
             },
             "/api/stories/{slug}/deliveries": {
@@ -309,6 +333,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("Deliveries"), "The story's delivery rows, counted."),
                         "404": UNKNOWN_STORY,
+                        "503": DATABASE_AWAY,
                     },
                 }
             },

@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from adapters.telegram.bridge import TelegramBridge
-from adapters.telegram.request import AiohttpRequest
+from adapters.telegram.request import AiohttpRequest, QuietHTTPXRequest
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,15 @@ class TelegramConfig:
     poll_timeout: float = 10.0
 
 
-def build_application(config: TelegramConfig, bridge: TelegramBridge) -> Application:
+def build_application(config: TelegramConfig, bridge: TelegramBridge, answers: AiohttpRequest) -> Application:
     # Answers and pushes go over aiohttp (see request.py); the one long poll stays on httpx.
     builder = (
         ApplicationBuilder()
         .token(config.token)
         .base_url(config.base_url)
         .concurrent_updates(64)
-        .request(AiohttpRequest())
+        .request(answers)
+        .get_updates_request(QuietHTTPXRequest(connection_pool_size=1))
     )
     if config.mode == "webhook":
         builder = builder.updater(None)

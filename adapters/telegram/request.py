@@ -10,14 +10,18 @@ methods, its errors, its parsing of answers) stays python-telegram-bot's.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# What python-telegram-bot calls an answer that is not JSON (its TelegramError's message).
+INVALID_ANSWER = "Invalid server response"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,20 @@ class AiohttpRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """As python-telegram-bot parses an answer, without its ERROR log line
+        (with the whole page) for one that is not JSON: during an outage
+        Telegram's front end answers every request with an HTML page, and the
+        breaker says so once (content.delivery.breaker)."""
+        try:
+            parsed = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError as exc:
+            raise TelegramError(INVALID_ANSWER) from exc
+        if not isinstance(parsed, dict):
+            raise TelegramError(INVALID_ANSWER)
+        return parsed
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
@@ -125,3 +143,10 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut(f"Timed out: {exc}" if str(exc) else "Timed out") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+class QuietHTTPXRequest(HTTPXRequest):
+    """python-telegram-bot's httpx transport, for the long poll, parsing answers
+    as AiohttpRequest does: an outage's HTML pages raise, without a log line each."""
+
+    parse_json_payload = staticmethod(AiohttpRequest.parse_json_payload)  # type: ignore[assignment]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from adapters.telegram.app import (
@@ -25,9 +26,10 @@ from adapters.telegram.app import (
     build_application,
 )
 from adapters.telegram.bridge import TelegramBridge
-from adapters.telegram.request import AiohttpRequest
+from adapters.telegram.request import INVALID_ANSWER, AiohttpRequest
 from adapters.telegram.sender import TelegramSender
 from content.commands.registry import COMMANDS
+from content.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +42,66 @@ class TelegramRunner:
 
     platform = "telegram"
 
-    def __init__(self, config: TelegramConfig, application: Application, *, receive: bool = True) -> None:
+    def __init__(
+        self,
+        config: TelegramConfig,
+        application: Application,
+        *,
+        receive: bool = True,
+        answers: AiohttpRequest | None = None,
+    ) -> None:
         self.config = config
         self.application = application
         self.receive = receive
+        # The Bot's transport: closed here too, since the Bot leaves it open when its start failed.
+        self._answers = answers
         self._pushes: AiohttpRequest | None = None
+        self._commands_set = False
+        self._bot_ready = False
 
     async def start(self) -> None:
+        """Connects; each step is skipped when done already, so that a start the
+        platform's outage broke off is tried again from where it stopped.
+        A token Telegram refuses is a ConfigurationError; any other failure
+        says only that Telegram did not answer (the caller tries again)."""
         app = self.application
-        await app.initialize()
-        if not self.receive:
-            return
-        await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
-        await app.start()
-        if self.config.mode == "webhook":
-            await app.bot.set_webhook(
-                self.config.webhook_url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES
-            )
-            log.info("Telegram: webhook mode at %s as @%s", self.config.webhook_url, app.bot.username)
+        try:
+            await app.initialize()  # getMe
+            self._bot_ready = True
+            if not self.receive:
+                return
+            if not self._commands_set:
+                await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+                self._commands_set = True
+            if not app.running:
+                await app.start()
+            if self.config.mode == "webhook":
+                await app.bot.set_webhook(
+                    self.config.webhook_url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES
+                )
+                log.info("Telegram: webhook mode at %s as @%s", self.config.webhook_url, app.bot.username)
+            else:
+                assert app.updater is not None
+                if not app.updater.running:
+                    await app.bot.delete_webhook()
+                    await app.updater.start_polling(
+                        timeout=timedelta(seconds=self.config.poll_timeout),
+                        allowed_updates=ALLOWED_UPDATES,
+                        error_callback=self._polling_failed,
+                    )
+                log.info("Telegram: polling as @%s", app.bot.username)
+        except InvalidToken:
+            # Not the error's words: they quote the token.
+            raise ConfigurationError("TELEGRAM_BOT_TOKEN", "Telegram refused the token (401 Unauthorized)") from None
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        """The long poll failed; python-telegram-bot tries again with backoff.
+        A network error is the platform's outage, whose one line the delivery
+        breaker writes; anything else is a real error."""
+        if isinstance(error, NetworkError) or error.message == INVALID_ANSWER:
+            log.debug("Telegram: polling failed: %s", error)
         else:
-            await app.bot.delete_webhook()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=timedelta(seconds=self.config.poll_timeout), allowed_updates=ALLOWED_UPDATES
-            )
-            log.info("Telegram: polling as @%s", app.bot.username)
+            log.error("Telegram: polling failed: %s", error)
 
     async def stop(self) -> None:
         app = self.application
@@ -73,6 +110,8 @@ class TelegramRunner:
         if app.running:
             await app.stop()
         await app.shutdown()
+        if self._answers is not None:
+            await self._answers.shutdown()
         if self._pushes is not None:
             await self._pushes.shutdown()
             self._pushes = None
@@ -81,7 +120,7 @@ class TelegramRunner:
         """Whether updates reach the bot now (for /healthz)."""
         app = self.application
         if not self.receive:
-            return True
+            return self._bot_ready
         return app.running and (self.config.mode == "webhook" or bool(app.updater is not None and app.updater.running))
 
     async def sender(self) -> TelegramSender:
@@ -116,4 +155,5 @@ class TelegramRunner:
 
 
 def build_runner(config: TelegramConfig, bridge: TelegramBridge, *, receive: bool = True) -> TelegramRunner:
-    return TelegramRunner(config, build_application(config, bridge), receive=receive)
+    answers = AiohttpRequest()
+    return TelegramRunner(config, build_application(config, bridge, answers), receive=receive, answers=answers)

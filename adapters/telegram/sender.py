@@ -16,12 +16,11 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 
 from adapters.telegram.render import outgoing
-from adapters.telegram.request import AiohttpRequest, EncodedForm
-from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
+from adapters.telegram.request import INVALID_ANSWER, AiohttpRequest, EncodedForm
+from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent, Unavailable
 from content.delivery.port import Target, change_parts
 from content.messages import Message
 
@@ -58,8 +57,11 @@ def outcome_of(exc: TelegramError) -> Outcome:
         if any(marker in exc.message.lower() for marker in _GONE):
             return Refused(f"Telegram: {exc.message}")
         return Failed(f"Telegram refused the message: {exc.message}", transient=False)
-    if isinstance(exc, (TimedOut, NetworkError)):
-        return Failed(f"Telegram unreachable: {exc}")
+    if isinstance(exc, NetworkError):  # 5xx, timeouts, refused and reset connections
+        # Without the page python-telegram-bot quotes when the answer was not JSON (nginx's HTML).
+        return Unavailable(f"Telegram unreachable: {exc.message.split('. Parsing the server response')[0]}")
+    if exc.message == INVALID_ANSWER:  # an answer that is not the Bot API's JSON: its front end without it
+        return Unavailable(f"Telegram answered no API response: {exc}")
     return Failed(f"Telegram: {exc}")
 
 

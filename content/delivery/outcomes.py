@@ -38,9 +38,19 @@ class Moved:
 
 
 @dataclass(frozen=True, slots=True)
+class Unavailable:
+    """The platform did not answer (5xx, an answer that is not the API's, a
+    timeout, a refused or reset connection): nothing is known about the chat,
+    so the job waits for the platform and spends no attempt."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class Failed:
     error: str
-    transient: bool = True  # timeouts and 5xx are worth another try; a rejected message is not
+    # Worth another try (an error of this job the platform may not repeat), or not (a rejected message).
+    transient: bool = True
 
 
-Outcome = Sent | RateLimited | Refused | Moved | Failed
+Outcome = Sent | RateLimited | Refused | Moved | Unavailable | Failed

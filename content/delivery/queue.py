@@ -281,6 +281,15 @@ class DeliveryQueue:
             if changed:
                 await session.execute(shown, changed)
 
+    async def release(self, ids: list[int]) -> None:
+        """Jobs a stopping worker held but never sent: due again at once, unspent."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
+                .values(status=DeliveryStatus.PENDING, lease_until=None, attempts=Delivery.attempts - 1)
+            )
+
     async def later(self, job: Job, delay: float, error: str | None, *, count_attempt: bool = True) -> None:
         values: dict[str, Any] = {
             "status": DeliveryStatus.PENDING,

@@ -37,17 +37,31 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        self.limits = limits
+        self.base = self.limits = limits
         self._clock = clock
         self._sleep = sleep
         self._next_global = 0.0
-        window_sends = max(1, math.ceil(limits.per_second))
-        self._released: deque[float] = deque(maxlen=window_sends)
-        self._window = window_sends / limits.per_second + self.WINDOW_MARGIN
+        self._released: deque[float] = deque()
+        self._window = 0.0
+        self._fit_window()
         self._next_chat: dict[str, float] = {}
         self._group_sends: dict[str, deque[float]] = {}
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+
+    def _fit_window(self) -> None:
+        window_sends = max(1, math.ceil(self.limits.per_second))
+        self._released = deque(self._released, maxlen=window_sends)
+        self._window = window_sends / self.limits.per_second + self.WINDOW_MARGIN
+
+    def rescale(self, share: float) -> None:
+        """This sender's part of the platform's overall rate (1/n of it, with n
+        workers live); the per-chat and per-group limits stay whole, kept by
+        the one worker that owns the chat."""
+        per_second = self.base.per_second * share
+        if per_second != self.limits.per_second:
+            self.limits = Limits(per_second, self.base.per_chat_interval, self.base.per_group_per_minute)
+            self._fit_window()
 
     def pause(self, seconds: float) -> None:
         """The platform said 429: nobody sends until `seconds` from now."""

@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Protocol
 
 from content.chats.ref import ChatKind
-from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent
+from content.delivery.breaker import Breaker, BreakerState
+from content.delivery.membership import Membership
+from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent, Unavailable
 from content.delivery.payloads import WITH_MESSAGE
 from content.delivery.policy import RetryPolicy
 from content.delivery.port import Sender
@@ -32,6 +35,14 @@ FLUSH_ROWS = 50
 FLUSH_SECONDS = 0.5
 # A chat that moves (a Telegram group upgraded) is followed this many times for one job.
 MAX_HOPS = 3
+# A job the platform does not answer this many times in a row, while it answered
+# other jobs within the window (seconds), has an error of its own: it counts an
+# attempt, as any error of one row does.
+OWN_TROUBLE_AFTER, OWN_TROUBLE_WINDOW = 3, 10.0
+# A claim the database did not answer is tried again after this long, doubling up to the max.
+DATABASE_RETRY_FIRST, DATABASE_RETRY_MAX = 0.5, 10.0
+# A worker that sees the live set change waits a heartbeat and this long before claiming again.
+HANDOVER_MARGIN = 1.0
 
 
 class PayloadSource(Protocol):
@@ -45,7 +56,7 @@ class _InFlight:
     def __init__(self, size: int) -> None:
         self.size = size
         self.refill = max(1, size // 2)  # claim again once this many slots are free
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[asyncio.Task[None], int] = {}  # task -> its job's id
         self.leased: set[int] = set()
         self.room, self.idle = asyncio.Event(), asyncio.Event()
         self.room.set()
@@ -58,14 +69,14 @@ class _InFlight:
     def start(self, job: Job, work: Coroutine[Any, Any, None]) -> None:
         self.leased.add(job.id)
         task = asyncio.create_task(work)
-        self.tasks.add(task)
+        self.tasks[task] = job.id
         task.add_done_callback(lambda done: self._finished(job.id, done))
         self.idle.clear()
         if self.free < self.refill:
             self.room.clear()
 
     def _finished(self, job_id: int, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
+        self.tasks.pop(task, None)
         self.leased.discard(job_id)
         if not task.cancelled() and task.exception() is not None:
             # Its row stays leased and is claimed again when the lease runs out.
@@ -75,9 +86,48 @@ class _InFlight:
         if not self.tasks:
             self.idle.set()
 
-    async def finish(self) -> None:
+    async def finish(self, on_the_wire: set[int]) -> list[int]:
+        """Stops: the jobs already on their way to the platform are finished and
+        recorded; those still waiting (for the limits, for a platform that is
+        down) are dropped, and their ids returned to be handed back unspent."""
+        waiting = [(task, job_id) for task, job_id in self.tasks.items() if job_id not in on_the_wire]
+        for task, _job_id in waiting:
+            task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        return [job_id for task, job_id in waiting if task.cancelled()]
+
+
+class _DatabaseTrouble:
+    """The database going away, said once: a WARNING with the first error, an
+    INFO when a claim works again; claims wait longer each time meanwhile."""
+
+    def __init__(self, platform: str) -> None:
+        self._platform = platform
+        self._since: float | None = None
+        self.delay = DATABASE_RETRY_FIRST
+
+    def failed(self, what: str) -> None:
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+            log.warning(
+                "%s delivery: could not %s, the database is unavailable; trying again",
+                self._platform,
+                what,
+                exc_info=True,
+            )
+        else:
+            log.debug("%s delivery: could not %s", self._platform, what, exc_info=True)
+            self.delay = min(DATABASE_RETRY_MAX, self.delay * 2)
+
+    def ok(self) -> None:
+        if self._since is not None:
+            log.info(
+                "%s delivery: the database answers again after %.0f s", self._platform, time.monotonic() - self._since
+            )
+            self._since = None
+            self.delay = DATABASE_RETRY_FIRST
 
 
 class DeliveryWorker:
@@ -94,6 +144,8 @@ class DeliveryWorker:
         batch: int = 200,
         poll_interval: float = 2.0,
         on_outcome: Callable[[str, Job, Outcome], None] | None = None,
+        breaker: Breaker | None = None,
+        membership: Membership | None = None,
     ) -> None:
         self.queue = queue
         self.sender = sender
@@ -104,11 +156,18 @@ class DeliveryWorker:
         self.poll_interval = poll_interval
         self.wake = asyncio.Event()
         self._on_outcome = on_outcome
+        self.breaker = breaker if breaker is not None else Breaker(sender.platform)
         self._messages: dict[tuple[JobKind, int], asyncio.Future[Message | None]] = {}
         # Finished jobs are recorded in groups: one transaction per row would
         # cost more than the send. A crash loses at most this group's records,
         # whose messages count as in flight and may go out twice.
         self._done: list[tuple[Job, tuple[str, ...]]] = []
+        self._database = _DatabaseTrouble(sender.platform)
+        self.membership = membership
+        self._claims_from = 0.0
+        self.sent = 0  # jobs done, for the log at the end
+        self._on_the_wire: set[int] = set()
+        self._first_beat = True
         self._flushed_at = 0.0
 
     def _claim_size(self) -> int:
@@ -122,6 +181,7 @@ class DeliveryWorker:
         claimed as soon as half of them are done, so the platform is not left
         idle while a batch's slowest sends finish and the next is claimed. On
         `stop`, the jobs in flight are finished and recorded."""
+        await self._beat()
         batch = _InFlight(self._claim_size())
         # Whether a claim now could find rows: the last one was full, a publish
         # woke us, or rows were found since the batch last ran dry.
@@ -129,9 +189,13 @@ class DeliveryWorker:
         async with self._keeping_leases(batch):
             try:
                 while not stop.is_set():
-                    if maybe_due and batch.free >= batch.refill:
+                    handing_over = self._claims_from - self._clock()
+                    if maybe_due and batch.free >= batch.refill and handing_over <= 0:
                         wanted = batch.free
                         maybe_due = await self._fill(batch, wanted) >= wanted
+                    elif handing_over > 0 and not batch.tasks:
+                        await self._wait_for(stop, timeout=handing_over)
+                        continue
                     if batch.tasks:
                         # Until half the batch is done; with nothing more due, until
                         # all of it is or a publish wakes us; finished jobs are
@@ -147,12 +211,21 @@ class DeliveryWorker:
                         await self._wait_for(self.wake, stop, timeout=self.poll_interval)
                         maybe_due = True
             finally:
-                await batch.finish()
+                dropped = await batch.finish(self._on_the_wire)
                 await self._flush_or_log()
+                if dropped:
+                    try:
+                        await self.queue.release(dropped)
+                    except Exception:  # their leases run out, and they are claimed again then
+                        self._database.failed("hand back the jobs it held")
+                await self._leave()
+                log.info("%s delivery stopping; pushes sent by this worker: %d", self.sender.platform, self.sent)
 
     async def run_once(self) -> int:
         """One batch, through the steps `run` takes: claim what fits, work it
-        off, record. Returns the jobs claimed (tests step the queue with it)."""
+        off, record. Returns the jobs claimed (tests step the queue with it).
+        It takes its share as a heartbeat gives it, without a handover's wait."""
+        await self._beat()
         batch = _InFlight(self._claim_size())
         async with self._keeping_leases(batch):
             try:
@@ -160,6 +233,7 @@ class DeliveryWorker:
                 await batch.idle.wait()
             finally:
                 await self._flush()
+                await self._leave()
         return claimed
 
     async def _fill(self, batch: _InFlight, wanted: int, *, log_errors: bool = True) -> int:
@@ -170,12 +244,13 @@ class DeliveryWorker:
         except Exception:
             if not log_errors:
                 raise
-            # The database away for a moment must not end the worker.
-            log.exception("could not claim deliveries; trying again")
-            await asyncio.sleep(min(1.0, self.poll_interval))
+            # The database away must not end the worker: it waits, longer each time, and goes on.
+            self._database.failed("claim deliveries")
+            await asyncio.sleep(self._database.delay)
             return 0
+        self._database.ok()
         for job in jobs:
-            batch.start(job, self._work(job))
+            batch.start(job, self._job(job))
         return len(jobs)
 
     @contextlib.asynccontextmanager
@@ -187,16 +262,41 @@ class DeliveryWorker:
             heartbeat.cancel()
 
     async def _keep_leases(self, leased: set[int], every: float) -> None:
-        # A 429 pause or a group's per-minute limit can hold rows past their
-        # lease; renewing keeps another worker from taking them too.
+        # A 429 pause, a group's per-minute limit or an outage can hold rows
+        # past their lease; renewing keeps another worker from taking them too.
+        # The worker's heartbeat goes with it.
         while True:
             await asyncio.sleep(every)
+            await self._beat()
             if not leased:
                 continue
             try:
                 await self.queue.renew(sorted(leased))
             except Exception:
-                log.exception("could not renew delivery leases")
+                self._database.failed("renew delivery leases")
+
+    async def _leave(self) -> None:
+        if self.membership is not None:
+            with contextlib.suppress(Exception):  # the others take over after a lease anyway
+                await self.membership.leave()
+            self._first_beat = True
+
+    async def _beat(self) -> None:
+        """The heartbeat: this worker's share of the chats and of the rate, from the live workers."""
+        if self.membership is None:
+            return
+        before = self.membership.share
+        try:
+            share = await self.membership.beat()
+        except Exception:
+            self._database.failed("keep the worker's heartbeat")
+            return
+        self.queue.share = (share.index, share.count)
+        self.limiter.rescale(1 / share.count)
+        if share != before or (self._first_beat and share.count > 1):
+            # A handover: claim nothing until every other worker has seen it too.
+            self._claims_from = self._clock() + self.queue.lease.total_seconds() / 3 + HANDOVER_MARGIN
+        self._first_beat = False
 
     @staticmethod
     async def _wait_for(*events: asyncio.Event, timeout: float) -> set[asyncio.Event]:
@@ -230,6 +330,12 @@ class DeliveryWorker:
                 del self._messages[key]
             raise
 
+    async def _job(self, job: Job) -> None:
+        try:
+            await self._work(job)
+        finally:
+            self._on_the_wire.discard(job.id)
+
     async def _work(self, job: Job) -> None:
         message: Message | None = None
         if job.kind is JobKind.DIGEST:
@@ -243,21 +349,50 @@ class DeliveryWorker:
         if job.kind is not JobKind.SEND and not job.target.message_ids:
             await self.queue.skipped(job, "nothing of the story is in this chat to change")
             return
-        for _hop in range(MAX_HOPS):
+        hops = unanswered = 0
+        while True:
+            outcome = await self._try(job, message)
+            if isinstance(outcome, Unavailable):
+                unanswered += 1
+                up = self.breaker.state is BreakerState.CLOSED and self.breaker.answered_within(OWN_TROUBLE_WINDOW)
+                if unanswered < OWN_TROUBLE_AFTER or not up:
+                    if self.breaker.state is BreakerState.CLOSED:
+                        # Not (yet) an outage: wait a little, spending no attempt.
+                        await asyncio.sleep(
+                            min(self.breaker.probe_max, self.breaker.probe_first * 2 ** (unanswered - 1))
+                        )
+                    continue
+                # The platform answers other chats but not this one: the job's own error.
+                outcome = Failed(outcome.error)
+            if isinstance(outcome, Moved):
+                hops += 1
+                if hops >= MAX_HOPS:
+                    await self.queue.failed(job, "the chat kept moving")
+                    return
+                job = await self.queue.moved(job, outcome.new_chat_id)
+                continue
+            await self._record(job, outcome)
+            return
+
+    async def _try(self, job: Job, message: Message | None) -> Outcome:
+        """One try at the platform, when the breaker lets the job through and
+        within the platform's limits; the breaker learns what happened."""
+        async with self.breaker.passage(job.id) as probe:
             await self.limiter.acquire(job.chat.chat_id, group=job.chat.kind is not ChatKind.PRIVATE)
+            self._on_the_wire.add(job.id)  # from here on a stop waits for it
             try:
                 outcome = await self._perform(job, message)
             except Exception as exc:  # a sender bug must not lose the row
                 log.exception("sender crashed on delivery %s", job.id)
                 outcome = Failed(f"{type(exc).__name__}: {exc}")
-            if self._on_outcome is not None:
-                self._on_outcome(self.sender.platform, job, outcome)
-            if isinstance(outcome, Moved):
-                job = await self.queue.moved(job, outcome.new_chat_id)
-                continue
-            await self._record(job, outcome)
-            return
-        await self.queue.failed(job, "the chat kept moving")
+            else:
+                if isinstance(outcome, Unavailable):
+                    self.breaker.unavailable(job.chat.chat_id, outcome.error, probe=probe)
+                else:
+                    self.breaker.answered()
+        if self._on_outcome is not None:
+            self._on_outcome(self.sender.platform, job, outcome)
+        return outcome
 
     async def _perform(self, job: Job, message: Message | None) -> Outcome:
         if job.kind is JobKind.DELETE:
@@ -269,6 +404,7 @@ class DeliveryWorker:
 
     async def _record(self, job: Job, outcome: Outcome) -> None:
         if isinstance(outcome, Sent):
+            self.sent += 1
             self._done.append((job, outcome.message_ids))
             if len(self._done) >= FLUSH_ROWS or self._clock() - self._flushed_at >= FLUSH_SECONDS:
                 await self._flush_or_log()
@@ -299,5 +435,5 @@ class DeliveryWorker:
     async def _flush_or_log(self) -> None:
         try:
             await self._flush()
-        except Exception:  # the database away for a moment must not end the worker
-            log.exception("could not record sent deliveries; trying again")
+        except Exception:  # the database away must not end the worker: kept for the next flush
+            self._database.failed("record sent deliveries")

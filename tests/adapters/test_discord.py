@@ -451,3 +451,48 @@ async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(dc: 
     async with dc.core.sessions() as session:
         statuses = (await session.execute(select(Delivery.kind, Delivery.status))).all()
     assert sorted(statuses) == [("delete", "sent"), ("edit", "sent"), ("send", "sent")]
+
+
+async def test_pushes_wait_out_a_discord_outage_and_arrive_once(dc: Harness) -> None:
+    (xai,) = [t for t in await dc.core.catalog.tags() if t.name == "xAI"]
+    await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI"})
+    await dc.core.follows.follow(ChatRef("discord", str(DM), "private"), [xai.id])
+    (worker,) = build_workers(dc.core, [DiscordSender(dc.runner.client)])
+    dc.fake.outage(503)
+    dc.provoked.add(503)
+    draft = StoryDraft(
+        slug="outage-test",
+        title="Sent while Discord was down",
+        summary="Short.",
+        category="AI",
+        published_at=datetime(2026, 12, 2, 9, tzinfo=UTC),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
+    )
+    stop = asyncio.Event()
+    running_worker = asyncio.create_task(worker.run(stop))
+    try:
+        await dc.core.publisher.publish(draft)
+        await asyncio.sleep(3)  # several tries, none counted
+        async with dc.core.sessions() as session:
+            statuses = set((await session.execute(select(Delivery.status))).scalars())
+        assert statuses <= {"pending", "sending"}
+        dc.fake.outage(None)
+
+        async def sent() -> bool:
+            async with dc.core.sessions() as session:
+                return set((await session.execute(select(Delivery.status))).scalars()) == {"sent"}
+
+        async with asyncio.timeout(30):
+            while not await sent():
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await running_worker
+    for channel in (GENERAL, DM):
+        titles = [embed["title"] for m in dc.fake.messages(channel) for embed in m.get("embeds") or []]
+        assert titles.count("Sent while Discord was down") == 1, titles
+    async with dc.core.sessions() as session:
+        assert set((await session.execute(select(Delivery.attempts))).scalars()) == {1}

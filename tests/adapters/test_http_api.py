@@ -23,6 +23,8 @@ from adapters.http.openapi import openapi_document
 from bot.composition import Core, build_http_app
 from content.chats.ref import ChatRef
 from content.commands.caller import Caller
+from content.delivery.breaker import BreakerState, BreakerView
+from content.delivery.health import PlatformHealth, PlatformState, platform_health
 from content.delivery.reports import Reports
 from content.models import Chat, Delivery, Story, StoryTag, Tag, Term, TermAlias
 
@@ -282,8 +284,9 @@ async def test_one_story_with_body_tags_and_glossary(core: Core) -> None:
 
 # ----- health and metrics --------------------------------------------------------
 async def test_health_reports_the_database_and_each_adapter(core: Core) -> None:
-    connected = {"telegram": True, "discord": True}
-    adapters = {name: (lambda name=name: connected[name]) for name in connected}
+    since = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    states = {"telegram": PlatformHealth(PlatformState.OK), "discord": PlatformHealth(PlatformState.OK)}
+    adapters = {name: (lambda name=name: states[name]) for name in states}
     async with serving(core, adapters=adapters) as client:
         answer = await client.get("/healthz")
         assert answer.status == 200
@@ -293,16 +296,30 @@ async def test_health_reports_the_database_and_each_adapter(core: Core) -> None:
             "adapters": {"telegram": "ok", "discord": "ok"},
         }
 
-        connected["discord"] = False
+        states["discord"] = PlatformHealth(PlatformState.CONNECTING)
         answer = await client.get("/healthz")
         assert answer.status == 503
         assert await answer.json() == {
             "status": "unavailable",
             "database": "ok",
-            "adapters": {"telegram": "ok", "discord": "down"},
+            "adapters": {"telegram": "ok", "discord": "connecting"},
         }
 
-    def broken() -> bool:
+        # Pushes waiting for Telegram: degraded, since when, and why.
+        states["discord"] = PlatformHealth(PlatformState.OK)
+        states["telegram"] = PlatformHealth(PlatformState.DEGRADED, since, "Telegram unreachable: Bad Gateway (502)")
+        answer = await client.get("/healthz")
+        assert answer.status == 503
+        assert await answer.json() == {
+            "status": "unavailable",
+            "database": "ok",
+            "adapters": {"telegram": "degraded", "discord": "ok"},
+            "degraded": {
+                "telegram": {"since": "2026-12-02T04:00:00Z", "last_error": "Telegram unreachable: Bad Gateway (502)"}
+            },
+        }
+
+    def broken() -> PlatformHealth:
         raise RuntimeError("gateway gone")
 
     async def database_down() -> None:
@@ -312,7 +329,21 @@ async def test_health_reports_the_database_and_each_adapter(core: Core) -> None:
     async with TestServer(app, host="127.0.0.1") as server, TestClient(server) as client:
         answer = await client.get("/healthz")
         assert answer.status == 503
-        assert await answer.json() == {"status": "unavailable", "database": "down", "adapters": {"telegram": "down"}}
+        assert await answer.json() == {
+            "status": "unavailable",
+            "database": "down",
+            "adapters": {"telegram": "connecting"},
+        }
+
+
+def test_a_platforms_health_is_its_connection_and_its_breaker() -> None:
+    opened = BreakerView(BreakerState.OPEN, datetime(2026, 12, 2, tzinfo=UTC), "502", waiting=3)
+    closed = BreakerView(BreakerState.CLOSED, None, None, waiting=0)
+    assert platform_health(True, closed).state is PlatformState.OK
+    assert platform_health(False, closed).state is PlatformState.CONNECTING
+    assert platform_health(True, None).state is PlatformState.OK
+    degraded = platform_health(True, opened)
+    assert degraded.state is PlatformState.DEGRADED and degraded.last_error == "502" and degraded.since is not None
 
 
 async def test_metrics_in_prometheus_text_format(core: Core) -> None:

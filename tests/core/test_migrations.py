@@ -148,3 +148,39 @@ async def test_0003_keeps_chats_and_their_rows_and_makes_queued_rows_sends(core:
     )
     (claimed,) = [job for job in await DeliveryQueue(core.sessions).claim("telegram", 10) if job.kind is JobKind.EDIT]
     assert claimed.target.message_ids == ("9001",) and claimed.chat.chat_id == "42"
+
+
+async def test_0004_adds_the_workers_heartbeats_beside_rows_in_place(core: Core) -> None:
+    from sqlalchemy import text
+
+    from content.chats.ref import ChatRef
+    from content.commands.caller import Caller
+    from content.delivery.membership import Membership, Share
+    from content.stories.drafts import StoryDraft
+
+    await core.commands.handle_text(Caller(ChatRef("telegram", "42", "private"), "u42", True), "/subscribe xAI")
+    draft = StoryDraft(
+        slug="queued-before-0004",
+        title="Queued before 0004",
+        summary="A row from before.",
+        category="AI",
+        published_at=datetime(2026, 12, 2, tzinfo=UTC),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
+    )
+    assert (await core.publisher.publish(draft)).deliveries_queued == 1
+    await db.downgrade(core.engine, "0003")
+    async with core.engine.connect() as connection:
+        assert "delivery_workers" not in await connection.run_sync(lambda c: inspect(c).get_table_names())
+        before = (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one()
+    await db.migrate(core.engine)
+    async with core.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == before == 1
+    first, second = Membership(core.sessions, "telegram", 30), Membership(core.sessions, "telegram", 30)
+    assert await first.beat() == Share(0, 1)
+    shares = {await second.beat(), await first.beat()}
+    assert shares == {Share(0, 2), Share(1, 2)}
+    await second.leave()
+    assert await first.beat() == Share(0, 1)
