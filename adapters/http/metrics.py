@@ -54,9 +54,9 @@ class Metrics:
             ["platform"],
             registry=self.registry,
         )
-        self.last_answer = Gauge(
-            "explainer_platform_last_answer_timestamp_seconds",
-            "When the platform last answered a push (Unix time; NaN before the first).",
+        self.last_sent = Gauge(
+            "explainer_platform_last_sent_timestamp_seconds",
+            "When the platform last took a push (Unix time; NaN before the first).",
             ["platform"],
             registry=self.registry,
         )
@@ -81,8 +81,8 @@ class Metrics:
         self.breaker_open.labels(platform=platform).set_function(
             lambda: 1.0 if breaker.state is BreakerState.OPEN else 0.0
         )
-        self.last_answer.labels(platform=platform).set_function(
-            lambda: breaker.last_answer.timestamp() if breaker.last_answer is not None else math.nan
+        self.last_sent.labels(platform=platform).set_function(
+            lambda: breaker.last_sent.timestamp() if breaker.last_sent is not None else math.nan
         )
 
     def set_queue_depth(self, pending: float) -> None:

@@ -72,7 +72,7 @@ class Breaker:
         self._waiting = 0
         self._waited: set[int] = set()  # jobs that waited in this outage
         self._changed = asyncio.Event()
-        self.last_answer: datetime | None = None  # when the platform last answered a job
+        self.last_sent: datetime | None = None  # when a job last went through
         self._answered_at: float | None = None
 
     # ----- what the worker asks ----------------------------------------------
@@ -109,11 +109,12 @@ class Breaker:
         finally:
             self._waiting -= 1
 
-    def answered(self) -> None:
-        """The platform answered a job (sent, or refused for that chat: it is up)."""
+    def answered(self, *, sent: bool = False) -> None:
+        """The platform answered a job (`sent`, or refused it for that chat: it is up)."""
         self._failing.clear()
         self._answered_at = self._clock()
-        self.last_answer = utcnow()
+        if sent:
+            self.last_sent = utcnow()
         if self.state is BreakerState.OPEN:
             away = self._clock() - self._opened_at
             log.info("%s is back after %.0f s; %d pushes waited for it", self.platform, away, len(self._waited))

@@ -389,7 +389,7 @@ class DeliveryWorker:
                 if isinstance(outcome, Unavailable):
                     self.breaker.unavailable(job.chat.chat_id, outcome.error, probe=probe)
                 else:
-                    self.breaker.answered()
+                    self.breaker.answered(sent=isinstance(outcome, Sent))
         if self._on_outcome is not None:
             self._on_outcome(self.sender.platform, job, outcome)
         return outcome

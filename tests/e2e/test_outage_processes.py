@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.processes import SCOOP, Rig, eventually
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -89,6 +92,10 @@ async def test_run_started_during_an_outage_stays_up_and_joins_when_telegram_ans
     pushes = Counter(m.chat_id for m in rig.fake.sent() if SCOOP.title in m.text)  # not the answer to /help
     assert set(pushes) == set(range(1, 21)) and max(pushes.values()) == 1
     assert set((await rig.statuses()).values()) == {"sent"}
+    metrics = (await asyncio.to_thread(get, port, "/metrics"))[1]
+    assert 'explainer_platform_breaker_open{platform="telegram"} 0.0' in metrics
+    sent_at = re.search(r'explainer_platform_last_sent_timestamp_seconds\{platform="telegram"\} (\S+)', metrics)
+    assert sent_at is not None and float(sent_at.group(1)) > time.time() - 60
     assert await bot.stop() == 0
     log = bot.log()
     assert "Traceback" not in log, log[-4000:]
@@ -150,3 +157,22 @@ def _raw(url: str) -> tuple[int, str]:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+async def test_a_discord_token_discord_refuses_stops_run_with_one_line(rig: Rig) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        bot = rig.start_worker(
+            "bot",
+            roles=("discord", "worker"),
+            telegram_bot_token="",
+            discord_bot_token="wrong.token.x",
+            discord_api_base_url=f"{fake.url}/api/v10",
+            discord_gateway_url=fake.ws_url,
+        )
+        assert await bot.exited(timeout=60) == 2
+        last = bot.log().strip().splitlines()[-1]
+        assert last.startswith("explainer-bot: DISCORD_BOT_TOKEN: ") and "refused the token" in last, bot.log()[-2000:]
+    finally:
+        await fake.stop()
