@@ -149,9 +149,9 @@ class ConsoleSender:
         return Sent((str(number),))
 
     async def edit(self, target: Target, message: Message) -> Sent:
-        self._show(f"Story #{target.message_ids[0]} was updated", render_plain(message))
+        self._show(f"Corrected: story #{target.message_ids[0]}", render_plain(message))
         return Sent(target.message_ids[:1])
 
-    async def delete(self, target: Target) -> Sent:
-        self._show(f"Story #{target.message_ids[0]} was withdrawn")
+    async def delete(self, target: Target, notice: Message | None = None) -> Sent:
+        self._show(f"Withdrawn: story #{target.message_ids[0]}", render_plain(notice) if notice is not None else "")
         return Sent(())

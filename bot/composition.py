@@ -84,7 +84,7 @@ def build_core(settings: Settings) -> Core:
     commands = Commands(
         catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command, newsroom=newsroom
     )
-    publisher = Publisher(sessions, writer)
+    publisher = Publisher(sessions, writer, settings.delivery_correction_push_hours)
     return Core(
         settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics
     )

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
     delivery_outage_probe_max: float = Field(default=60.0, gt=0)
+    # A tag a correction adds is pushed to its followers while the story is this young.
+    delivery_correction_push_hours: float = Field(default=24.0, ge=0)
     telegram_rate_limit: float = Field(default=25.0, gt=0)
     telegram_chat_interval: float = Field(default=1.0, ge=0)
     telegram_group_per_minute: int = Field(default=20, ge=1)

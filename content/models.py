@@ -129,6 +129,14 @@ class Story(Base):
     # Hash of everything a story file says: a re-import of the same file
     # compares it and writes nothing.
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The newsroom's note to readers on its latest correction, and when what a
+    # push shows last changed (None: never since the first publication).
+    correction: Mapped[str | None] = mapped_column(String(280))
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A withdrawn story stays as a row, so its pushes can be taken down and
+    # its slug answered with the newsroom's reason; readers no longer see it.
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retraction_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,7 +12,7 @@ import discord
 
 from adapters.discord.bridge import NO_PINGS, view_of
 from adapters.discord.render import Outgoing, render
-from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent, Unavailable
+from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent, Unavailable, Vanished
 from content.delivery.port import Target, change_parts
 from content.messages import Message
 
@@ -86,8 +86,8 @@ class DiscordSender:
             for message_id in change.drop:
                 await self._delete_one(channel, message_id)
         except discord.NotFound as exc:
-            if exc.code == UNKNOWN_MESSAGE:
-                return Failed("Discord: the message to edit is gone", transient=False)
+            if exc.code == UNKNOWN_MESSAGE:  # a member (or a moderator) deleted it
+                return Vanished("Discord: the message to edit is gone (10008 Unknown Message)")
             return outcome_of(exc)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             return outcome_of(exc)
@@ -101,7 +101,8 @@ class DiscordSender:
             if exc.code != UNKNOWN_MESSAGE:  # an unknown channel is the chat's problem
                 raise
 
-    async def delete(self, target: Target) -> Outcome:
+    async def delete(self, target: Target, notice: Message | None = None) -> Outcome:
+        # Discord lets a bot delete its own messages at any age: no notice needed.
         channel = self._channel(target)
         try:
             for message_id in target.message_ids:

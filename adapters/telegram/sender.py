@@ -20,7 +20,7 @@ from telegram.error import (
 
 from adapters.telegram.render import outgoing
 from adapters.telegram.request import INVALID_ANSWER, AiohttpRequest, EncodedForm
-from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent, Unavailable
+from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent, Unavailable, Vanished
 from content.delivery.port import Target, change_parts
 from content.messages import Message
 
@@ -37,6 +37,10 @@ _GONE = (
 _NOT_MODIFIED = "message is not modified"
 # A delete of a message that is already gone has nothing left to do.
 _ALREADY_GONE = "message to delete not found"
+# An edit of a message the reader deleted, or that can no longer be edited: nothing to change.
+_VANISHED = ("message to edit not found", "message can't be edited")
+# A delete Telegram refuses for a message's age (bots may delete their own for 48 hours).
+_TOO_OLD = "can't be deleted"
 # What a part no longer needed shows when Telegram will not delete it (older than 48 hours).
 EMPTIED = "—"
 
@@ -136,6 +140,10 @@ class TelegramSender:
                 shown.append(await self._post(target, parts[index]))
             for message_id in change.drop:
                 await self._remove_part(target, message_id)
+        except BadRequest as exc:
+            if any(marker in exc.message.lower() for marker in _VANISHED):
+                return Vanished(f"Telegram: {exc.message}")
+            return outcome_of(exc)
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(tuple(shown))
@@ -152,7 +160,7 @@ class TelegramSender:
         try:
             await self._delete_one(target, message_id)
         except BadRequest as exc:
-            if "can't be deleted" not in exc.message.lower():
+            if _TOO_OLD not in exc.message.lower():
                 raise
             await self._edit_part(target, message_id, urlencode({"text": EMPTIED}).encode())
 
@@ -163,10 +171,30 @@ class TelegramSender:
             if _ALREADY_GONE not in exc.message.lower():
                 raise
 
-    async def delete(self, target: Target) -> Outcome:
+    async def delete(self, target: Target, notice: Message | None = None) -> Outcome:
+        """Deletes every part; where Telegram keeps them (older than 48 hours),
+        the first part is edited into `notice`, without buttons, and the
+        others are emptied."""
+        kept: list[str] = []
         try:
             for message_id in target.message_ids:
-                await self._delete_one(target, message_id)
+                try:
+                    await self._delete_one(target, message_id)
+                except BadRequest as exc:
+                    if _TOO_OLD not in exc.message.lower() or notice is None:
+                        raise
+                    kept.append(message_id)
+            if kept:
+                assert notice is not None  # kept only when there is a notice to show
+                shown = outgoing(notice).texts[0]
+                for i, message_id in enumerate(kept):
+                    fields = {"text": shown, "parse_mode": ParseMode.HTML.value} if i == 0 else {"text": EMPTIED}
+                    # No reply_markup: an edit without one takes the buttons off.
+                    await self._edit_part(target, message_id, urlencode(fields).encode())
+        except BadRequest as exc:
+            if any(marker in exc.message.lower() for marker in _VANISHED):
+                return Vanished(f"Telegram: {exc.message}")
+            return outcome_of(exc)
         except TelegramError as exc:
             return outcome_of(exc)
-        return Sent(())
+        return Sent(tuple(kept))

@@ -9,7 +9,7 @@ from content.commands.matching import no_tag
 from content.commands.spec import Request, Services
 from content.keys import hashtag, is_slug, key_of
 from content.messages import Action, Button, Reply, Span
-from content.replies.stories import search_results, story_detail, story_list
+from content.replies.stories import search_results, story_detail, story_list, withdrawal_notice
 from content.replies.tags import tag_list
 from content.replies.text import answer, notice, quoted, refusal
 from content.stories.views import TagView
@@ -58,9 +58,9 @@ async def story(services: Services, request: Request) -> Reply:
             Span("/latest", code=True),
             " shows them.",
         )
-    detail = await catalog.story(wanted) if is_slug(wanted) else None
-    if detail is not None:
-        return answer(story_detail(detail))
+    by_slug = await _story_or_withdrawal(services, wanted)
+    if by_slug is not None:
+        return by_slug
     found = await catalog.stories_by_id(await services.search.story_ids(wanted.replace("-", " "), limit=3))
     if found:
         return answer(search_results(f"No story {quoted(wanted)}. Did you mean one of these?", found))
@@ -83,13 +83,22 @@ async def tags(services: Services, request: Request) -> Reply:
     return answer(tag_list(shown, followed))
 
 
+async def _story_or_withdrawal(services: Services, slug: str) -> Reply | None:
+    """The story with this slug, or the newsroom's word that it was withdrawn."""
+    if not is_slug(slug):
+        return None
+    detail = await services.catalog.story(slug)
+    if detail is not None:
+        return answer(story_detail(detail))
+    withdrawal = await services.catalog.withdrawal(slug)
+    if withdrawal is not None:
+        return answer(withdrawal_notice(withdrawal.reason))
+    return None
+
+
 # ----- buttons: None when the button leads nowhere any more ------------------
 async def open_story(services: Services, caller: Caller, argument: str) -> Reply | None:
-    if is_slug(argument or ""):
-        detail = await services.catalog.story(argument)
-        if detail is not None:
-            return answer(story_detail(detail))
-    return None
+    return await _story_or_withdrawal(services, argument or "")
 
 
 async def more(services: Services, caller: Caller, argument: str) -> Reply | None:

@@ -47,10 +47,19 @@ class Unavailable:
 
 
 @dataclass(frozen=True, slots=True)
+class Vanished:
+    """What an edit or a delete acts on is no longer there (the reader deleted
+    the message, or it can no longer be changed): nothing is left to do, and
+    it is noted, not failed."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Failed:
     error: str
     # Worth another try (an error of this job the platform may not repeat), or not (a rejected message).
     transient: bool = True
 
 
-Outcome = Sent | RateLimited | Refused | Moved | Unavailable | Failed
+Outcome = Sent | RateLimited | Refused | Moved | Unavailable | Vanished | Failed

@@ -1,15 +1,16 @@
-"""What a job puts in the chat: a story's push, sent or edited into place,
-rendered once per story for every chat."""
+"""What a job puts in the chat: a story's push, sent or edited into place, or
+the notice that replaces a withdrawn one; rendered once per story for every chat."""
 
 from __future__ import annotations
 
 from content.delivery.status import JobKind
 from content.messages import Message
-from content.replies.stories import push_message
+from content.replies.stories import push_message, withdrawal_notice
 from content.stories.catalog import Catalog
 
-# The kinds whose job carries a message (a delete carries none).
-WITH_MESSAGE = frozenset({JobKind.SEND, JobKind.EDIT})
+# The kinds whose job carries a message. A delete carries the withdrawal
+# notice, shown where the platform will not delete the push.
+WITH_MESSAGE = frozenset({JobKind.SEND, JobKind.EDIT, JobKind.DELETE})
 
 
 class Payloads:
@@ -17,8 +18,13 @@ class Payloads:
         self._catalog = catalog
 
     async def message(self, kind: JobKind, story_id: int) -> Message | None:
-        """The message a send or an edit of `story_id` shows; None when the story is gone."""
+        """The message a job of `story_id` shows; None when it is no longer
+        wanted: a send or an edit of a story withdrawn, a delete of one that
+        is not (it was published again under its slug)."""
+        if kind is JobKind.DELETE:
+            withdrawal = await self._catalog.withdrawn(story_id)
+            return withdrawal_notice(withdrawal.reason) if withdrawal is not None else None
         if kind not in WITH_MESSAGE:
             raise ValueError(f"a {kind} job carries no story message")
-        stories = await self._catalog.stories_by_id([story_id])
-        return push_message(stories[0]) if stories else None
+        story = await self._catalog.story_to_push(story_id)
+        return push_message(story, updated=kind is JobKind.EDIT) if story is not None else None

@@ -36,8 +36,10 @@ class Sender(Protocol):
         shows exactly `message`; Sent carries the ids it shows now."""
         ...
 
-    async def delete(self, target: Target) -> Outcome:
-        """Take `target.message_ids` down; a message already gone counts as deleted."""
+    async def delete(self, target: Target, notice: Message | None = None) -> Outcome:
+        """Take `target.message_ids` down; a message already gone counts as
+        deleted. Where the platform will not delete a message (Telegram's,
+        after 48 hours), it is edited to show `notice` instead, when given."""
         ...
 
 

@@ -35,7 +35,7 @@ from content.chats.lifecycle import deactivate_in, move_in
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.delivery.port import Target
-from content.delivery.status import UNDELIVERED, UNFINISHED, DeliveryStatus, JobKind
+from content.delivery.status import REACHING, UNFINISHED, DeliveryStatus, JobKind
 from content.dialect import is_postgres
 from content.models import Chat, Delivery, utcnow
 
@@ -199,8 +199,11 @@ class DeliveryQueue:
     @staticmethod
     async def follow_up_in(session: AsyncSession, story_id: int, kind: JobKind) -> int:
         """Queues, within the caller's transaction, an edit or a delete of every
-        send of `story_id` that reached or may still reach its chat, in one
-        statement; each waits for its send. Returns how many were queued."""
+        send of `story_id` that reached or is reaching its chat (sent, or on
+        the wire), in one statement; each waits for its send. A send still
+        pending needs none: it reads the story when it goes, and sends what
+        the story is then. A chat no longer active is left as it is (the bot
+        can no longer act there). Returns how many were queued."""
         if kind not in (JobKind.EDIT, JobKind.DELETE):
             raise ValueError(f"only edits and deletes follow a send, not {kind}")
         now = utcnow()
@@ -214,7 +217,22 @@ class DeliveryQueue:
             literal(0).label("attempts"),
             literal(now, type_=Delivery.next_attempt_at.type).label("next_attempt_at"),
             literal(now, type_=Delivery.created_at.type).label("created_at"),
-        ).where(_send.story_id == story_id, _send.kind == JobKind.SEND, _send.status.not_in(UNDELIVERED))
+        ).where(
+            _send.story_id == story_id,
+            _send.kind == JobKind.SEND,
+            _send.status.in_(REACHING),
+            exists().where(Chat.id == _send.chat_id, Chat.active.is_(True)),
+        )
+        if kind is JobKind.EDIT:
+            # An edit not yet claimed reads the story when it goes: it carries
+            # this correction too, and a second one would change nothing.
+            sends = sends.where(
+                ~exists().where(
+                    _earlier.acts_on_id == _send.id,
+                    _earlier.kind == JobKind.EDIT,
+                    _earlier.status == DeliveryStatus.PENDING,
+                )
+            )
         columns = [
             "kind",
             "story_id",
@@ -232,6 +250,22 @@ class DeliveryQueue:
     async def follow_up(self, story_id: int, kind: JobKind) -> int:
         async with self._sessions.begin() as session:
             return await self.follow_up_in(session, story_id, kind)
+
+    @staticmethod
+    async def cancel_pending_in(session: AsyncSession, story_id: int, reason: str) -> int:
+        """Cancels, within the caller's transaction, every job of `story_id` not
+        yet claimed (sends and edits of a withdrawn story); jobs on the wire
+        finish, and what they put in the chat is followed up. Returns how many."""
+        result = await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.story_id == story_id,
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.kind.in_((JobKind.SEND, JobKind.EDIT)),
+            )
+            .values(status=DeliveryStatus.CANCELLED, last_error=reason[:MAX_ERROR], lease_until=None)
+        )
+        return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
     async def renew(self, ids: list[int]) -> None:
         """Extend the lease of rows still being worked on, so nobody else takes them."""
@@ -308,6 +342,10 @@ class DeliveryQueue:
     async def skipped(self, job: Job, reason: str) -> None:
         """Nothing to do (an edit of a push that never arrived): not a failure."""
         await self._set(job.id, status=DeliveryStatus.SKIPPED, last_error=reason[:MAX_ERROR], lease_until=None)
+
+    async def cancelled(self, job: Job, reason: str) -> None:
+        """No longer wanted (its story was withdrawn while it was claimed)."""
+        await self._set(job.id, status=DeliveryStatus.CANCELLED, last_error=reason[:MAX_ERROR], lease_until=None)
 
     async def refused(self, job: Job, reason: str) -> None:
         """The chat is gone for the bot: deactivate it (with its threads) and skip

@@ -6,11 +6,12 @@ are the catalog's own, so the API and the commands list stories alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from content.db import SessionFactory
-from content.delivery.status import UNDELIVERED, DeliveryStatus
+from content.delivery.status import NOT_SENT, DeliveryStatus, JobKind
 from content.keys import key_of
 from content.models import Chat, Delivery, Story
 from content.stories.catalog import Catalog
@@ -24,15 +25,23 @@ class UndeliveredPush:
     status: DeliveryStatus  # failed | skipped
     attempts: int
     error: str | None
+    kind: JobKind = JobKind.SEND  # a send, or the edit or delete of one
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
+    """The sends of a story (`total`, `by_status`, `by_platform`), and the
+    edits its corrections and the deletes its retraction queued."""
+
     slug: str
     total: int
     by_status: dict[DeliveryStatus, int]  # every status, zero included
     by_platform: dict[str, dict[DeliveryStatus, int]]  # platforms with rows; every status under each
     failures: tuple[UndeliveredPush, ...]  # oldest first, at most `failure_limit`
+    corrections: dict[DeliveryStatus, int]  # edits, every status
+    retractions: dict[DeliveryStatus, int]  # deletes, every status
+    corrected_at: datetime | None = None
+    retracted_at: datetime | None = None
 
 
 class Reports:
@@ -56,32 +65,45 @@ class Reports:
         """Counts of a story's delivery rows by status and by platform, and the
         rows that will not be sent; None when no story has this slug."""
         async with self._sessions() as session:
-            story_id = (await session.execute(select(Story.id).where(Story.slug == slug))).scalar_one_or_none()
-            if story_id is None:
+            story = (
+                await session.execute(
+                    select(Story.id, Story.corrected_at, Story.retracted_at).where(Story.slug == slug)
+                )
+            ).first()
+            if story is None:
                 return None
             counts = (
                 await session.execute(
-                    select(Delivery.platform, Delivery.status, func.count())
-                    .where(Delivery.story_id == story_id)
-                    .group_by(Delivery.platform, Delivery.status)
-                    .order_by(Delivery.platform, Delivery.status)
+                    select(Delivery.kind, Delivery.platform, Delivery.status, func.count())
+                    .where(Delivery.story_id == story.id)
+                    .group_by(Delivery.kind, Delivery.platform, Delivery.status)
+                    .order_by(Delivery.kind, Delivery.platform, Delivery.status)
                 )
             ).all()
             failures = (
                 await session.execute(
                     select(
-                        Chat.platform, Chat.platform_chat_id, Delivery.status, Delivery.attempts, Delivery.last_error
+                        Chat.platform,
+                        Chat.platform_chat_id,
+                        Delivery.status,
+                        Delivery.attempts,
+                        Delivery.last_error,
+                        Delivery.kind,
                     )
                     .join(Chat, Chat.id == Delivery.chat_id)
-                    .where(Delivery.story_id == story_id, Delivery.status.in_(UNDELIVERED))
+                    .where(Delivery.story_id == story.id, Delivery.status.in_(NOT_SENT))
                     .order_by(Delivery.id)
                     .limit(failure_limit)
                 )
             ).all()
         by_status = dict.fromkeys(DeliveryStatus, 0)
+        by_kind = {kind: dict.fromkeys(DeliveryStatus, 0) for kind in (JobKind.EDIT, JobKind.DELETE)}
         by_platform: dict[str, dict[DeliveryStatus, int]] = {}
-        for platform, status, count in counts:
-            by_status[status] = by_status.get(status, 0) + count
+        for kind, platform, status, count in counts:
+            if kind in by_kind:
+                by_kind[kind][status] += count
+                continue
+            by_status[status] += count
             by_platform.setdefault(platform, dict.fromkeys(DeliveryStatus, 0))[status] = count
         return DeliveryReport(
             slug=slug,
@@ -89,6 +111,10 @@ class Reports:
             by_status=by_status,
             by_platform=by_platform,
             failures=tuple(UndeliveredPush(*row) for row in failures),
+            corrections=by_kind[JobKind.EDIT],
+            retractions=by_kind[JobKind.DELETE],
+            corrected_at=story.corrected_at,
+            retracted_at=story.retracted_at,
         )
 
     async def queue_depth(self) -> int:

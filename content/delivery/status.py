@@ -6,17 +6,22 @@ from enum import StrEnum
 
 
 class DeliveryStatus(StrEnum):
-    """pending -> sending (leased) -> sent | failed | skipped."""
+    """pending -> sending (leased) -> sent | failed | skipped | cancelled."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # given up after retries, or refused as a message
     SKIPPED = "skipped"  # not tried: the chat refused the bot, or there was nothing to act on
+    CANCELLED = "cancelled"  # no longer wanted: the story was withdrawn before it went out
 
 
 # Rows that will not be sent.
-UNDELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+UNDELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED)
+# Rows that will not be sent although the story stands: what a report lists as failures.
+NOT_SENT = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+# Sends that reached, or may still reach, their chat: what a correction or a retraction follows.
+REACHING = (DeliveryStatus.SENDING, DeliveryStatus.SENT)
 # Rows a worker still has to do something with.
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 

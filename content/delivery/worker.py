@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from content.chats.ref import ChatKind
 from content.delivery.breaker import Breaker, BreakerState
 from content.delivery.membership import Membership
-from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent, Unavailable
+from content.delivery.outcomes import Failed, Moved, Outcome, RateLimited, Refused, Sent, Unavailable, Vanished
 from content.delivery.payloads import WITH_MESSAGE
 from content.delivery.policy import RetryPolicy
 from content.delivery.port import Sender
@@ -46,7 +46,11 @@ HANDOVER_MARGIN = 1.0
 
 
 class PayloadSource(Protocol):
-    async def message(self, kind: JobKind, story_id: int) -> Message | None: ...
+    async def message(self, kind: JobKind, story_id: int) -> Message | None:
+        """What a job of `kind` shows: a send's or an edit's push, a delete's
+        withdrawal notice (where the platform keeps the message); None when
+        the job is no longer wanted (its story was withdrawn, or is gone)."""
+        ...
 
 
 class _InFlight:
@@ -249,6 +253,10 @@ class DeliveryWorker:
             await asyncio.sleep(self._database.delay)
             return 0
         self._database.ok()
+        if jobs:
+            # Each claim reads its stories afresh: a correction or a retraction
+            # made since the last one is what these jobs carry.
+            self._messages.clear()
         for job in jobs:
             batch.start(job, self._job(job))
         return len(jobs)
@@ -344,7 +352,8 @@ class DeliveryWorker:
         if job.kind in WITH_MESSAGE:
             message = await self._message(job.kind, job.story_id)
             if message is None:
-                await self.queue.failed(job, "the story no longer exists")
+                why = "the story was published again" if job.kind is JobKind.DELETE else "the story was withdrawn"
+                await self.queue.cancelled(job, why)
                 return
         if job.kind is not JobKind.SEND and not job.target.message_ids:
             await self.queue.skipped(job, "nothing of the story is in this chat to change")
@@ -396,7 +405,7 @@ class DeliveryWorker:
 
     async def _perform(self, job: Job, message: Message | None) -> Outcome:
         if job.kind is JobKind.DELETE:
-            return await self.sender.delete(job.target)
+            return await self.sender.delete(job.target, message)
         assert message is not None
         if job.kind is JobKind.EDIT:
             return await self.sender.edit(job.target, message)
@@ -416,6 +425,8 @@ class DeliveryWorker:
             self.wake.set()
         elif isinstance(outcome, Refused):
             await self.queue.refused(job, outcome.reason)
+        elif isinstance(outcome, Vanished):
+            await self.queue.skipped(job, outcome.reason)
         elif isinstance(outcome, Failed):
             if outcome.transient and job.attempts < self.policy.max_attempts:
                 await self.queue.later(job, self.policy.delay(job.attempts), outcome.error)

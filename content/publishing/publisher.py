@@ -1,8 +1,11 @@
 """The write side of publishing: a story saved and its pushes queued, at once.
 
 In one transaction: the story is saved and, when it is new, its sends are
-queued (`content.publishing.fanout`). A re-publish of the same slug updates
-the story and queues nothing.
+queued (`content.publishing.fanout`). A correction (a re-publish that changes
+what a push shows) queues an edit of every push already out, and a send to
+the followers of a tag it added, while the story is young. A retraction
+withdraws the story, cancels what has not gone out and queues a delete of
+every push that has.
 """
 
 from __future__ import annotations
@@ -10,17 +13,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.db import NOTIFY_CHANNEL, SessionFactory
+from content.delivery.queue import DeliveryQueue
+from content.delivery.status import JobKind
 from content.dialect import is_postgres
+from content.models import Story, utcnow
 from content.publishing.fanout import queue_fanout
 from content.stories.drafts import StoryDraft
 from content.stories.writer import SaveOutcome, StoryWriter
 
 log = logging.getLogger(__name__)
+
+CORRECTION_PUSH_HOURS = 24.0
+RETRACTION_REASON_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +40,28 @@ class Published:
     story_id: int
     outcome: SaveOutcome
     deliveries_queued: int
+    corrections_queued: int = 0  # edits of pushes already out
+
+
+@dataclass(frozen=True, slots=True)
+class Retracted:
+    slug: str
+    story_id: int
+    retractions_queued: int  # deletes of pushes already out (or on their way)
+    cancelled: int  # sends and edits that had not gone out
 
 
 class Publisher:
-    def __init__(self, sessions: SessionFactory, writer: StoryWriter) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        writer: StoryWriter,
+        correction_push_hours: float = CORRECTION_PUSH_HOURS,
+    ) -> None:
         self._sessions = sessions
         self._writer = writer
+        # A tag a correction adds is pushed to its followers only while the story is this young.
+        self.correction_push_window = timedelta(hours=correction_push_hours)
         # Told when rows were queued, so senders start at once instead of at their next poll.
         self._listeners: list[Callable[[], None]] = []
 
@@ -53,13 +80,55 @@ class Publisher:
     async def _publish(self, draft: StoryDraft) -> Published:
         async with self._sessions.begin() as session:
             saved = await self._writer.save_in(session, draft)
-            queued = 0
+            queued = corrections = 0
             if saved.outcome is SaveOutcome.CREATED:
                 queued = await queue_fanout(session, saved.story_id, saved.tag_ids)
-                if queued and is_postgres(session):
-                    # Delivered at commit: workers in other processes start at once.
-                    await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+            elif saved.outcome is SaveOutcome.UPDATED:
+                if saved.push_changed:
+                    # The story row was written first: a worker reading it to
+                    # send waits for this commit (see Catalog.story_to_push).
+                    corrections = await DeliveryQueue.follow_up_in(session, saved.story_id, JobKind.EDIT)
+                young = saved.first_published is not None and (
+                    utcnow() - saved.first_published <= self.correction_push_window
+                )
+                if saved.added_tag_ids and young:
+                    # The fan-out's unique key keeps every chat that got it from getting it again.
+                    queued = await queue_fanout(session, saved.story_id, saved.added_tag_ids)
+            await self._notify(session, queued + corrections)
+        self._told(queued + corrections)
+        return Published(saved.slug, saved.story_id, saved.outcome, queued, corrections)
+
+    async def retract(self, slug: str, reason: str | None = None) -> Retracted | None:
+        """Withdraws the story with `slug`; None when there is none. A story
+        already withdrawn answers with nothing queued."""
+        if reason is not None:
+            reason = " ".join(reason.split())[:RETRACTION_REASON_MAX] or None
+        async with self._sessions.begin() as session:
+            story = (await session.execute(select(Story.id, Story.retracted_at).where(Story.slug == slug))).first()
+            if story is None:
+                return None
+            if story.retracted_at is not None:
+                return Retracted(slug, story.id, 0, 0)
+            # The story row first: a worker about to send it waits for this
+            # commit, then finds it withdrawn and cancels its send.
+            await session.execute(
+                update(Story).where(Story.id == story.id).values(retracted_at=utcnow(), retraction_reason=reason)
+            )
+            await self._writer.withdraw_in(session, story.id)
+            cancelled = await DeliveryQueue.cancel_pending_in(session, story.id, "the story was withdrawn")
+            deletes = await DeliveryQueue.follow_up_in(session, story.id, JobKind.DELETE)
+            await self._notify(session, deletes)
+        self._told(deletes)
+        log.info("retracted %s: %d pushes to take down, %d cancelled", slug, deletes, cancelled)
+        return Retracted(slug, story.id, deletes, cancelled)
+
+    @staticmethod
+    async def _notify(session: AsyncSession, queued: int) -> None:
+        if queued and is_postgres(session):
+            # Delivered at commit: workers in other processes start at once.
+            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+    def _told(self, queued: int) -> None:
         if queued:
             for listener in self._listeners:
                 listener()
-        return Published(saved.slug, saved.story_id, saved.outcome, queued)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
+from content.dialect import is_postgres
 from content.models import (
     CatalogState,
     Chat,
@@ -31,7 +32,11 @@ from content.stories.views import (
     StoryView,
     TagView,
     TermView,
+    Withdrawal,
 )
+
+# What readers see: stories the newsroom has not withdrawn.
+_PUBLISHED = Story.retracted_at.is_(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,21 +107,35 @@ class Catalog:
                 row.published_at,
                 self._url(row.slug, row.url),
                 tuple(tags[row.id]),
+                row.correction,
+                row.corrected_at,
             )
             for row in rows
         ]
 
-    _LIST_COLUMNS = (Story.id, Story.slug, Story.title, Story.summary, Story.category, Story.published_at, Story.url)
+    _LIST_COLUMNS = (
+        Story.id,
+        Story.slug,
+        Story.title,
+        Story.summary,
+        Story.category,
+        Story.published_at,
+        Story.url,
+        Story.correction,
+        Story.corrected_at,
+    )
 
     async def latest(self, limit: int, offset: int = 0, tag_id: int | None = None) -> list[StoryView]:
         async with self._sessions() as session:
             if tag_id is None:
-                query = select(*self._LIST_COLUMNS).order_by(Story.published_at.desc(), Story.id.desc())
+                query = (
+                    select(*self._LIST_COLUMNS).where(_PUBLISHED).order_by(Story.published_at.desc(), Story.id.desc())
+                )
             else:
                 query = (
                     select(*self._LIST_COLUMNS)
                     .join(StoryTag, StoryTag.story_id == Story.id)
-                    .where(StoryTag.tag_id == tag_id)
+                    .where(StoryTag.tag_id == tag_id, _PUBLISHED)
                     .order_by(StoryTag.published_at.desc(), StoryTag.story_id.desc())
                 )
             rows = (await session.execute(query.limit(limit).offset(offset))).all()
@@ -127,13 +146,48 @@ class Catalog:
         if not ids:
             return []
         async with self._sessions() as session:
-            rows = (await session.execute(select(*self._LIST_COLUMNS).where(Story.id.in_(ids)))).all()
+            rows = (await session.execute(select(*self._LIST_COLUMNS).where(Story.id.in_(ids), _PUBLISHED))).all()
             views = {view.id: view for view in await self._views(session, rows)}
         return [views[i] for i in ids if i in views]
 
+    async def story_to_push(self, story_id: int) -> StoryView | None:
+        """The story as a push shows it now; None once it is withdrawn or gone.
+
+        On PostgreSQL the read waits for a correction or a retraction being
+        committed (FOR SHARE against their row lock): a worker that claimed a
+        send just before one either sends the new version or has its send
+        seen, and followed up, by it; never the old version unfollowed."""
+        async with self._sessions() as session:
+            query = select(*self._LIST_COLUMNS).where(Story.id == story_id, _PUBLISHED)
+            if is_postgres(session):
+                query = query.with_for_update(read=True, of=Story)
+            rows = (await session.execute(query)).all()
+            views = await self._views(session, rows)
+        return views[0] if views else None
+
+    async def withdrawal(self, slug: str) -> Withdrawal | None:
+        """The withdrawal of the story with this slug, if it was withdrawn."""
+        return await self._withdrawal(Story.slug == slug)
+
+    async def withdrawn(self, story_id: int) -> Withdrawal | None:
+        return await self._withdrawal(Story.id == story_id)
+
+    async def _withdrawal(self, which: Any) -> Withdrawal | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Story.slug, Story.retraction_reason, Story.retracted_at).where(
+                        which, Story.retracted_at.is_not(None)
+                    )
+                )
+            ).first()
+        return Withdrawal(row.slug, row.retraction_reason, row.retracted_at) if row is not None else None
+
     async def story(self, slug: str) -> StoryDetail | None:
         async with self._sessions() as session:
-            row = (await session.execute(select(*self._LIST_COLUMNS, Story.body).where(Story.slug == slug))).first()
+            row = (
+                await session.execute(select(*self._LIST_COLUMNS, Story.body).where(Story.slug == slug, _PUBLISHED))
+            ).first()
             if row is None:
                 return None
             (view,) = await self._views(session, [row])
@@ -153,7 +207,7 @@ class Catalog:
         async with self._sessions() as session:
             query = (
                 select(Story.slug, Story.title)
-                .where(Story.slug.like(f"{escaped}%", escape="\\"))
+                .where(Story.slug.like(f"{escaped}%", escape="\\"), _PUBLISHED)
                 .order_by(Story.published_at.desc(), Story.id.desc())
                 .limit(limit)
             )
@@ -174,7 +228,7 @@ class Catalog:
                 await session.execute(
                     select(Story.slug, Story.title, Story.published_at)
                     .join(StoryTerm, StoryTerm.story_id == Story.id)
-                    .where(StoryTerm.term_id == term_id)
+                    .where(StoryTerm.term_id == term_id, _PUBLISHED)
                     .order_by(Story.published_at.desc(), Story.id.desc())
                     .limit(stories)
                 )

@@ -24,7 +24,8 @@ from content.errors import StoryFileError
 from content.keys import SLUG_MAX, SLUG_PATTERN, key_of, slugify
 
 SUMMARY_MAX_WORDS = 120
-FIELDS = ("slug", "title", "summary", "category", "published_at", "tags", "url", "terms")
+CORRECTION_MAX = 280
+FIELDS = ("slug", "title", "summary", "category", "published_at", "tags", "url", "terms", "correction")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,14 @@ class StoryDraft:
     url: str | None
     terms: tuple[TermDraft, ...]
     body: str
+    # The newsroom's note to readers on a correction ("Corrected: ...").
+    correction: str | None = None
 
     def content_hash(self) -> str:
         data = asdict(self)
         data["published_at"] = self.published_at.isoformat()
+        if self.correction is None:
+            del data["correction"]  # stories saved before corrections existed keep their hash
         encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(encoded).hexdigest()
 
@@ -93,6 +98,7 @@ class _Story(BaseModel):
     url: str | None = Field(default=None, max_length=500, pattern=r"^https?://[^\s<>\"]+$")
     terms: list[_Term] = Field(default_factory=list, max_length=20)
     body: str = Field(default="", max_length=50_000)
+    correction: str | None = Field(default=None, min_length=1, max_length=CORRECTION_MAX)
 
     @field_validator("published_at", mode="before")
     @classmethod
@@ -140,10 +146,10 @@ class _Story(BaseModel):
             seen.setdefault(key_of(name), name)
         return list(seen.values())
 
-    @field_validator("category", "title")
+    @field_validator("category", "title", "correction")
     @classmethod
-    def _one_line(cls, value: str) -> str:
-        return " ".join(value.split())
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else " ".join(value.split())
 
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:
@@ -216,6 +222,7 @@ def story_from_mapping(data: Any, source: str) -> StoryDraft:
         url=parsed.url,
         terms=tuple(TermDraft(t.term, " ".join(t.definition.split()), tuple(t.aliases)) for t in parsed.terms),
         body=parsed.body.strip(),
+        correction=parsed.correction,
     )
 
 

@@ -24,6 +24,17 @@ class StoryView:
     published_at: datetime
     url: str
     tags: tuple[str, ...]
+    correction: str | None = None  # the newsroom's note on its latest correction
+    corrected_at: datetime | None = None  # when what a push shows last changed
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A story the newsroom withdrew: what readers are told instead of it."""
+
+    slug: str
+    reason: str | None
+    retracted_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

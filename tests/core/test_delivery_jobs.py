@@ -69,7 +69,7 @@ class Recorder:
             self.shown[chat][message_id] = self._title(message)
         return Sent(target.message_ids)
 
-    async def delete(self, target: Target) -> Outcome:
+    async def delete(self, target: Target, notice: Message | None = None) -> Outcome:
         chat = target.chat.chat_id
         self.calls.append(("delete", chat))
         for message_id in target.message_ids:
@@ -120,18 +120,23 @@ async def test_edits_and_deletes_follow_their_send_and_each_other_in_order(core:
     worker = worker_for(core, sender)
     published = await core.publisher.publish(DRAFT)
     queue = DeliveryQueue(core.sessions)
-    # Queued before any send went out: they must wait for it.
-    assert await queue.follow_up(published.story_id, JobKind.EDIT) == 3
-    assert await queue.follow_up(published.story_id, JobKind.DELETE) == 3
+    # A send still pending needs no edit: it reads the story when it goes.
+    assert await queue.follow_up(published.story_id, JobKind.EDIT) == 0
     first = await queue.claim("test", 50)
     assert {job.kind for job in first} == {JobKind.SEND} and len(first) == 3
+    # Queued while the sends are on the wire: they must wait for them.
+    assert await queue.follow_up(published.story_id, JobKind.EDIT) == 3
+    assert await queue.follow_up(published.story_id, JobKind.EDIT) == 0  # one pending edit carries any correction
     assert await queue.claim("test", 50) == []  # the edits wait while their sends are out
     async with core.sessions.begin() as session:  # the sends' worker died: their leases run out
         await session.execute(
             update(Delivery).where(Delivery.kind == JobKind.SEND).values(lease_until=utcnow() - timedelta(seconds=1))
         )
-
     await drain(worker)
+    retracted = await core.publisher.retract(DRAFT.slug)
+    assert retracted is not None and (retracted.retractions_queued, retracted.cancelled) == (3, 0)
+    await drain(worker)
+
     kinds = [kind for kind, _chat in sender.calls]
     assert kinds.count("send") == 3 and kinds.count("edit") == 3 and kinds.count("delete") == 3
     for chat in ("chat-0", "chat-1", "chat-2"):
@@ -156,10 +161,11 @@ async def test_an_edit_of_a_send_that_never_arrived_is_skipped(core: Core) -> No
     async with core.sessions.begin() as session:  # and one queued by hand for the failed send waits for nothing
         failed = (await session.execute(select(Delivery).where(Delivery.status == DeliveryStatus.FAILED))).scalar_one()
         failed.status = DeliveryStatus.SENT  # as if sent, but with no message kept
-    assert await DeliveryQueue(core.sessions).follow_up(published.story_id, JobKind.EDIT) == 2
+    # chat-0 has an edit waiting already, which carries this one too.
+    assert await DeliveryQueue(core.sessions).follow_up(published.story_id, JobKind.EDIT) == 1
     await drain(worker)
     edits = [r for r in await rows(core) if r.kind is JobKind.EDIT]
-    assert sorted(r.status for r in edits) == [DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.SKIPPED]
+    assert sorted(r.status for r in edits) == [DeliveryStatus.SENT, DeliveryStatus.SKIPPED]
     assert [kind for kind, chat in sender.calls if chat == "chat-1"] == ["send"]
 
 

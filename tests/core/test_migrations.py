@@ -142,9 +142,10 @@ async def test_0003_keeps_chats_and_their_rows_and_makes_queued_rows_sends(core:
         ("43", "", "send", "pending", None),
         ("77", "", "send", "pending", None),
     ]
-    # The new schema works on the migrated rows: a follow-up edit of each send, and still one send per chat.
+    # The new schema works on the migrated rows: a follow-up edit of the send that went out (the
+    # pending ones send the story as it is when they go), and still one send per chat.
     assert (
-        await DeliveryQueue(core.sessions).follow_up((await core.publisher.publish(draft)).story_id, JobKind.EDIT) == 3
+        await DeliveryQueue(core.sessions).follow_up((await core.publisher.publish(draft)).story_id, JobKind.EDIT) == 1
     )
     (claimed,) = [job for job in await DeliveryQueue(core.sessions).claim("telegram", 10) if job.kind is JobKind.EDIT]
     assert claimed.target.message_ids == ("9001",) and claimed.chat.chat_id == "42"
@@ -184,3 +185,63 @@ async def test_0004_adds_the_workers_heartbeats_beside_rows_in_place(core: Core)
     assert shares == {Share(0, 2), Share(1, 2)}
     await second.leave()
     assert await first.beat() == Share(0, 1)
+
+
+async def test_0005_adds_corrections_and_retractions_to_stories_in_place(core: Core) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy import text
+
+    from content.chats.ref import ChatRef
+    from content.commands.caller import Caller
+    from content.stories.drafts import StoryDraft
+    from content.stories.writer import SaveOutcome
+
+    await core.commands.handle_text(Caller(ChatRef("telegram", "42", "private"), "u42", True), "/subscribe xAI")
+    await core.commands.handle_text(Caller(ChatRef("telegram", "43", "private"), "u43", True), "/subscribe xAI")
+    draft = StoryDraft(
+        slug="published-before-0005",
+        title="Published before 0005",
+        summary="A story from before corrections.",
+        category="AI",
+        published_at=datetime(2026, 12, 2, tzinfo=UTC),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
+    )
+    assert (await core.publisher.publish(draft)).deliveries_queued == 2
+    await db.downgrade(core.engine, "0004")
+    async with core.engine.begin() as connection:
+        columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("stories")})
+        assert not {"correction", "corrected_at", "retracted_at", "retraction_reason"} & columns
+        # One push went out at 0004, one is still queued.
+        await connection.execute(
+            text(
+                "UPDATE deliveries SET status = 'sent', message_ids = '9001', platform_message_id = '9001' "
+                "WHERE chat_id = (SELECT id FROM chats WHERE platform_chat_id = '42')"
+            )
+        )
+    await db.migrate(core.engine)
+    # The story's hash is what it was: the same file again writes nothing.
+    assert (await core.publisher.publish(draft)).outcome is SaveOutcome.UNCHANGED
+    assert (await core.catalog.story(draft.slug)) is not None
+    corrected = await core.publisher.publish(replace(draft, title="Corrected quokka", correction="A fix."))
+    assert (corrected.outcome, corrected.corrections_queued) == (SaveOutcome.UPDATED, 1)
+    retracted = await core.publisher.retract(draft.slug, "Wrong.")
+    assert retracted is not None and (retracted.retractions_queued, retracted.cancelled) == (1, 2)
+    assert await core.catalog.story(draft.slug) is None
+    await db.downgrade(core.engine, "0004")
+    async with core.engine.connect() as connection:
+        # The revision before cannot hide a withdrawn story: it goes, with its jobs, rather than reappear.
+        assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 0
+        slugs = (await connection.execute(text("SELECT slug FROM stories"))).scalars().all()
+        assert draft.slug not in slugs
+    await db.migrate(core.engine)
+    # The search index's triggers on stories survived the way down and up.
+    from content.stories.search import Search
+
+    search = Search(core.sessions)
+    assert await search.story_ids("quokka") == []
+    fresh = await core.publisher.publish(replace(draft, slug="after-the-way-back", title="Zeppelin index check"))
+    assert await search.story_ids("Zeppelin") == [fresh.story_id]

@@ -483,6 +483,57 @@ async def test_channel_permissions_are_enforced(fake: FakeDiscord) -> None:
     assert [m["id"] for m in fake.messages(CHANNEL)] == [str(sent.id)]
 
 
+async def test_a_message_a_moderator_deleted_is_unknown_to_the_bot(fake: FakeDiscord) -> None:
+    deleted: asyncio.Queue[discord.RawMessageDeleteEvent] = asyncio.Queue()
+    client = Bot()
+
+    @client.event
+    async def on_raw_message_delete(payload: discord.RawMessageDeleteEvent) -> None:
+        deleted.put_nowait(payload)
+
+    async with connected(client, fake):
+        sent = await client.get_channel(CHANNEL).send("A short explainer")
+        fake.delete_by_member(sent.id)
+        assert (await asyncio.wait_for(deleted.get(), 5)).message_id == sent.id  # MESSAGE_DELETE reached the bot
+        with pytest.raises(discord.NotFound) as edit_refused:
+            await sent.edit(content="An updated explainer")
+        with pytest.raises(discord.NotFound) as delete_refused:
+            await sent.delete()
+        dm = await (await client.fetch_user(USER)).send("Your daily digest")
+    for refused in (edit_refused.value, delete_refused.value):
+        assert (refused.status, refused.code, refused.text) == (404, 10008, "Unknown Message")
+    route = f"/channels/{CHANNEL}/messages/{sent.id}"
+    assert [(c.route, c.response) for c in fake.errors] == [
+        (f"PATCH {route}", {"message": "Unknown Message", "code": 10008}),
+        (f"DELETE {route}", {"message": "Unknown Message", "code": 10008}),
+    ]
+    assert fake.messages(CHANNEL) == []
+    with pytest.raises(ValueError, match="no message"):
+        fake.delete_by_member(sent.id)
+    with pytest.raises(ValueError, match="DM"):
+        fake.delete_by_member(dm.id)  # in a DM only the bot deletes its messages
+
+
+async def test_an_interaction_answer_a_moderator_deleted_is_unknown(fake: FakeDiscord) -> None:
+    async def answer(interaction: discord.Interaction, topic: str) -> Any:
+        await interaction.response.send_message(f"Latest on {topic}")
+        fake.delete_by_member((await interaction.original_response()).id)
+        with pytest.raises(discord.NotFound) as edit_refused:
+            await interaction.edit_original_response(content="Updated")
+        with pytest.raises(discord.NotFound) as delete_refused:
+            await interaction.delete_original_response()
+        return edit_refused.value.code, delete_refused.value.code
+
+    client = Bot()
+    add_reply_command(client, answer)
+    async with connected(client, fake):
+        await sync_guild(client)
+        fake.slash(CHANNEL, USER, "latest", {"topic": "ai"})
+        assert await client.outcome() == (10008, 10008)
+    assert [(c.method, c.status, c.code) for c in fake.errors] == [("PATCH", 404, 10008), ("DELETE", 404, 10008)]
+    assert fake.messages(CHANNEL) == []
+
+
 async def test_world_changes_reach_a_connected_bot(fake: FakeDiscord) -> None:
     """Changes made after the bot connected arrive as gateway events, so discord.py's cache stays right."""
     joined: asyncio.Queue[discord.Guild] = asyncio.Queue()

@@ -491,6 +491,56 @@ async def test_the_group_limit_is_per_minute(fake: FakeTelegram, bot: Bot) -> No
     await bot.send_message(PRIVATE, "private chats are not groups")
 
 
+@retry_after_warns
+async def test_edits_and_deletes_share_the_per_chat_limit_with_sends(fake: FakeTelegram, bot: Bot) -> None:
+    fake.rate_limit(per_second_per_chat=1)
+    message = await bot.send_message(PRIVATE, "one")
+    with pytest.raises(RetryAfter) as edit_limited:
+        await bot.edit_message_text("one, edited", PRIVATE, message.message_id)
+    with pytest.raises(RetryAfter) as delete_limited:
+        await bot.delete_message(PRIVATE, message.message_id)
+    assert retry_seconds(edit_limited.value) >= 1 and retry_seconds(delete_limited.value) >= 1
+    edit_call, delete_call = fake.errors
+    assert (edit_call.method, edit_call.status) == ("editMessageText", 429)
+    assert (delete_call.method, delete_call.status) == ("deleteMessage", 429)
+    assert delete_call.response["parameters"]["retry_after"] >= 1
+    assert delete_call.description.startswith("Too Many Requests: retry after ")
+    # refused, so nothing happened: the message is as sent and still there
+    assert [(m.text, m.edited) for m in fake.sent(PRIVATE)] == [("one", False)] and fake.deleted == []
+    await bot.send_message(GROUP, "another chat has its own window")
+
+
+@retry_after_warns
+async def test_edits_count_against_a_group_s_minute(fake: FakeTelegram, bot: Bot) -> None:
+    fake.rate_limit(per_minute_per_group=2)
+    message = await bot.send_message(GROUP, "one")
+    await bot.edit_message_text("one, edited", GROUP, message.message_id)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(GROUP, "two")
+    with pytest.raises(RetryAfter):
+        await bot.delete_message(GROUP, message.message_id)
+
+
+@retry_after_warns
+async def test_edits_count_against_the_global_limit(fake: FakeTelegram, bot: Bot) -> None:
+    fake.rate_limit(per_second_global=2)
+    message = await bot.send_message(PRIVATE, "one")
+    await bot.edit_message_text("one, edited", PRIVATE, message.message_id)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(GROUP, "a third message anywhere")
+    with pytest.raises(RetryAfter):
+        await bot.edit_message_text("inline, edited", inline_message_id="AAQAAExample")
+
+
+@retry_after_warns
+async def test_a_refused_edit_uses_no_flood_budget(fake: FakeTelegram, bot: Bot) -> None:
+    fake.rate_limit(per_minute_per_group=2)
+    message = await bot.send_message(GROUP, "one")
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        await bot.edit_message_text("one", GROUP, message.message_id)
+    await bot.send_message(GROUP, "two")
+
+
 async def test_delete_and_chat_action(fake: FakeTelegram, bot: Bot) -> None:
     message = await bot.send_message(GROUP, "oops")
     assert await bot.delete_message(GROUP, message.message_id)
@@ -510,6 +560,32 @@ async def test_a_bot_deletes_its_messages_only_within_48_hours(fake: FakeTelegra
     with pytest.raises(BadRequest, match="(?i)message can't be deleted for everyone"):
         await bot.delete_message(GROUP, old.message_id)
     assert await bot.edit_message_text("still editable", GROUP, old.message_id)
+
+
+async def test_a_message_the_reader_deleted_is_gone_for_the_bot(fake: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(PRIVATE, "story")
+    fake.delete_by_reader(PRIVATE, message.message_id)
+    assert fake.pending_updates == []  # Telegram tells the bot nothing
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        await bot.edit_message_text("updated story", PRIVATE, message.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+        await bot.delete_message(PRIVATE, message.message_id)
+    assert [(e.method, e.status, e.description) for e in fake.errors] == [
+        ("editMessageText", 400, "Bad Request: message to edit not found"),
+        ("deleteMessage", 400, "Bad Request: message to delete not found"),
+    ]
+    assert fake.deleted == []  # the bot deleted nothing
+    with pytest.raises(ValueError, match="no message"):
+        fake.delete_by_reader(PRIVATE, message.message_id)
+
+
+async def test_an_admin_reader_deletes_a_bot_message_in_a_group(fake: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(GROUP, "story")
+    fake.delete_by_reader(GROUP, message.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
+        await bot.send_message(GROUP, "more", reply_to_message_id=message.message_id)
+    with pytest.raises(ValueError, match="no message"):
+        fake.press_button(GROUP, USER, message.message_id, "more:2")
 
 
 async def test_a_failing_webhook_is_retried_and_reported(fake: FakeTelegram, bot: Bot) -> None:

@@ -1,9 +1,9 @@
 """FakeDiscord itself: its state, starting and stopping the aiohttp server, pointing
 discord.py at it, setting up the world (guilds, channels, roles, members, overwrites,
 DMs, rate limits, disconnects), what users do (slash commands, autocomplete, buttons,
-selects, modals), and what a test observes. The gateway, the interactions and the
-REST routes are mixins from their own modules, so this class stays the place for the
-world and its lifecycle."""
+selects, modals, a moderator deleting a message), and what a test observes. The
+gateway, the interactions and the REST routes are mixins from their own modules, so
+this class stays the place for the world and its lifecycle."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .constants import (
     AUTOCOMPLETE,
     CHAT_INPUT,
     DM_CHANNEL,
+    EPHEMERAL,
     GUILD_CHANNEL_TYPES,
     GUILD_MEMBERS_INTENT,
     GUILDS_INTENT,
@@ -344,6 +345,19 @@ class FakeDiscord(
             raise ValueError(f"{len(values)} values is outside min_values..max_values")
         data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
         return self._interact(MESSAGE_COMPONENT, self._channel(channel_id), user_id, data, message=stored)
+
+    def delete_by_member(self, message_id: int) -> None:
+        """A member with Manage Messages (a moderator) deletes the bot's message in a guild channel.
+        The bot gets MESSAGE_DELETE; its later PATCH or DELETE of the message, through the channel or
+        an interaction's webhook, answers 404 Unknown Message (10008)."""
+        stored = self._messages.get(int(message_id))
+        if stored is None or stored.deleted:
+            raise ValueError(f"the bot has no message {message_id}")
+        if self._channels[stored.channel_id].guild_id is None:
+            raise ValueError(f"message {message_id} is in a DM: only the bot may delete its messages there")
+        if stored.flags & EPHEMERAL:
+            raise ValueError(f"message {message_id} is ephemeral: members cannot delete it")
+        self._delete(stored)
 
     def submit_modal(self, interaction_id: str, values: dict[str, Any]) -> str:
         """The user submits the modal the bot answered `interaction_id` with: custom_id -> text (list for selects)."""

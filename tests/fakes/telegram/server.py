@@ -1,9 +1,9 @@
 """FakeTelegram, the aiohttp server itself: its state, starting and stopping, setting
 up the world (chats, members, rate limits, failures), what users do (write, press a
-button, query inline, add or remove the bot), what a test observes, the world's
-internals the methods share, and the request bookkeeping that answers each call. The
-Bot API methods come from the mixins in methods/, one per group, so this class stays
-the place for the world and the wire."""
+button, query inline, delete a message, add or remove the bot), what a test observes,
+the world's internals the methods share, and the request bookkeeping that answers each
+call. The Bot API methods come from the mixins in methods/, one per group, so this
+class stays the place for the world and the wire."""
 
 from __future__ import annotations
 
@@ -222,7 +222,8 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         per_second_per_chat: float | None = None,
         per_minute_per_group: int | None = None,
     ) -> None:
-        """Replaces the limits (none by default); calling it with none lifts them."""
+        """Replaces the limits (none by default); calling it with none lifts them. Sends,
+        edits and deletes of the bot's messages count against the same limits."""
         self._limits = RateLimits(per_second_global, per_second_per_chat, per_minute_per_group)
 
     def fail_next(
@@ -317,6 +318,16 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
                 "new_chat_member": self._member_json(chat, self.bot_id),
             },
         )
+
+    def delete_by_reader(self, chat_id: int, message_id: int) -> None:
+        """A reader deletes a message for everyone (in a group or channel: an admin may delete
+        the bot's). Telegram tells the bot nothing; its later editMessageText of the message
+        answers 400 "message to edit not found" and deleteMessage "message to delete not found"."""
+        chat = self._known_chat(chat_id)
+        if message_id not in chat.messages:
+            raise ValueError(f"chat {chat_id} has no message {message_id}")
+        del chat.messages[message_id]
+        chat.by_bot.discard(message_id)
 
     def bot_removed(self, chat_id: int, by_user_id: int, status: str = "kicked") -> int:
         """The bot is blocked (a private chat), kicked or removed: later sends are refused."""

@@ -1,7 +1,8 @@
 """Messages: sendMessage, editMessageText, deleteMessage and sendChatAction, with
 Telegram's refusals (rights in the chat, replies to missing messages, an edit that
-changes nothing, deleting others' messages) and the SentMessage record each accepted
-send or edit leaves for the test."""
+changes nothing, deleting others' messages, flood limits that sends, edits and
+deletes share) and the SentMessage record each accepted send or edit leaves for the
+test."""
 
 from __future__ import annotations
 
@@ -44,10 +45,8 @@ class MessageMethodsMixin:
         text, entities = parse_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
         markup = check_reply_markup(params.get("reply_markup"))
         reply_to = self._reply_target(chat, params)
-        now = time.monotonic()
-        self._limits.check(chat.id, chat.type, now)
+        self._limits.take(chat.id, chat.type, time.monotonic())
         message = self._store(chat, text, entities, sender=self._bot_user(), by_bot=True)
-        self._limits.record(chat.id, chat.type, now)
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         self._decorate(message, markup, params)
@@ -60,6 +59,7 @@ class MessageMethodsMixin:
         if params.get("inline_message_id"):
             # A message sent through inline mode: Telegram answers True, not the message.
             inline = {"text": text, "entities": entities, "reply_markup": markup}
+            self._limits.take(None, None, time.monotonic())  # no chat known: the global limit only
             self._sent.append(self._sent_record(None, inline, params, edited=True))
             return True
         chat = self._chat(params.get("chat_id"))
@@ -75,6 +75,7 @@ class MessageMethodsMixin:
                 "message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message"
             )
+        self._limits.take(chat.id, chat.type, time.monotonic())  # an edit counts like a send
         message["text"] = text
         message.pop("entities", None)
         if entities:
@@ -148,6 +149,7 @@ class MessageMethodsMixin:
         if time.time() - chat.messages[message_id].get("date", 0) >= MAX_DELETE_AGE:
             # Telegram keeps messages older than 48 hours from bots' deletes.
             raise bad_request("message can't be deleted for everyone")
+        self._limits.take(chat.id, chat.type, time.monotonic())  # a delete counts like a send
         del chat.messages[message_id]
         chat.by_bot.discard(message_id)
         self.deleted.append((chat.id, message_id))
