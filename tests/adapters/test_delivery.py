@@ -4,32 +4,23 @@ Bot API server, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from telegram import Bot
 
 from adapters.telegram.request import AiohttpRequest
 from adapters.telegram.sender import TelegramSender
-from bot.composition import Core
 from content.chats.ref import ChatRef
-from content.commands.caller import Caller
-from content.delivery.breaker import Breaker
 from content.delivery.outcomes import Sent
-from content.delivery.payloads import Payloads
-from content.delivery.policy import RetryPolicy
 from content.delivery.port import Target
 from content.delivery.queue import DeliveryQueue
-from content.delivery.ratelimit import Limits, RateLimiter
 from content.delivery.status import JobKind
-from content.delivery.worker import DeliveryWorker
 from content.messages import Button, Message, para
-from content.models import Chat, Delivery, utcnow
+from content.models import Delivery, utcnow
 from content.stories.drafts import StoryDraft
-from tests.fakes.telegram import FakeTelegram
+from tests.adapters.telegram_rig import Rig
 
 STORY = StoryDraft(
     slug="breaking",
@@ -42,69 +33,6 @@ STORY = StoryDraft(
     terms=(),
     body="Lead.",
 )
-
-
-@dataclass
-class Rig:
-    core: Core
-    fake: FakeTelegram
-    worker: DeliveryWorker
-
-    async def follow(self, chat_id: int, tags: str, kind: str = "private") -> None:
-        caller = Caller(ChatRef("telegram", str(chat_id), kind), str(chat_id), is_admin=True)
-        reply = await self.core.commands.handle_text(caller, f"/subscribe {tags}")
-        assert "Subscribed" in reply.messages[0].blocks[0].spans[0].text
-
-    async def drain(self, timeout: float = 20.0) -> None:
-        """Work the queue until nothing is pending or being sent."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            if not await self.worker.run_once():
-                if not await self.count("pending", "sending"):
-                    return
-                await asyncio.sleep(0.05)
-            assert asyncio.get_running_loop().time() < deadline, "the queue never drained"
-
-    async def count(self, *statuses: str) -> int:
-        async with self.core.sessions() as session:
-            query = select(func.count()).select_from(Delivery).where(Delivery.status.in_(statuses))
-            return (await session.execute(query)).scalar_one()
-
-    async def rows(self) -> list:
-        async with self.core.sessions() as session:
-            query = select(
-                Delivery.status,
-                Delivery.attempts,
-                Delivery.last_error,
-                Chat.platform_chat_id,
-                Chat.active,
-                Delivery.platform_message_id,
-            ).join(Chat, Chat.id == Delivery.chat_id)
-            return (await session.execute(query)).all()
-
-
-@pytest.fixture
-async def rig(core: Core) -> AsyncIterator[Rig]:
-    fake = FakeTelegram()
-    await fake.start()
-    bot = Bot(fake.token, base_url=f"{fake.url}/bot")
-    await bot.initialize()
-    pushes = AiohttpRequest()
-    await pushes.initialize()
-    worker = DeliveryWorker(
-        DeliveryQueue(core.sessions, lease_seconds=30),
-        TelegramSender(bot, pushes),
-        RateLimiter(Limits(1000.0)),
-        Payloads(core.catalog),
-        RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
-        breaker=Breaker("telegram", probe_first=0.01, probe_max=0.05),
-    )
-    try:
-        yield Rig(core, fake, worker)
-    finally:
-        await pushes.shutdown()
-        await bot.shutdown()
-        await fake.stop()
 
 
 async def test_fan_out_reaches_every_follower_once(rig: Rig) -> None:
