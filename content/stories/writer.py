@@ -30,6 +30,7 @@ from content.models import (
     TermAlias,
     utcnow,
 )
+from content.stories.corrections import Shown, shown
 from content.stories.drafts import StoryDraft
 
 
@@ -57,15 +58,6 @@ class Saved:
     first_published: datetime | None = None  # when the story was first saved
 
 
-# What a push of a story shows: a change to any of it is edited into pushes
-# already delivered; the body and the glossary are only in /story.
-_Shown = tuple[str, str, str, str | None, str | None, frozenset[str]]
-
-
-def _shown(story: Story, tag_keys: frozenset[str]) -> _Shown:
-    return (story.title, story.summary, story.category, story.url, story.correction, tag_keys)
-
-
 class StoryWriter:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
@@ -88,7 +80,7 @@ class StoryWriter:
         if story is not None and story.content_hash == digest:
             return Saved(draft.slug, story.id, SaveOutcome.UNCHANGED)
         outcome = SaveOutcome.CREATED if story is None else SaveOutcome.UPDATED
-        before: _Shown | None = None
+        before: Shown | None = None
         old_tag_ids: set[int] = set()
         if story is None:
             story = Story(slug=draft.slug, created_at=utcnow())
@@ -102,7 +94,7 @@ class StoryWriter:
                 )
             ).all()
             old_tag_ids = {tag_id for tag_id, _key in old_tags}
-            before = _shown(story, frozenset(key for _id, key in old_tags))
+            before = shown(story, frozenset(key for _id, key in old_tags))
         story.title = draft.title
         story.summary = draft.summary
         story.category = draft.category
@@ -111,7 +103,7 @@ class StoryWriter:
         story.body = draft.body
         story.correction = draft.correction
         story.content_hash = digest
-        changed = before is not None and before != _shown(story, frozenset(key_of(name) for name in draft.tags))
+        changed = before is not None and before != shown(story, frozenset(key_of(name) for name in draft.tags))
         if changed:
             story.corrected_at = utcnow()
         await session.flush()

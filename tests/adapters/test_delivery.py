@@ -169,8 +169,8 @@ async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(rig:
     published = await rig.core.publisher.publish(STORY)
     await rig.drain()
     (push,) = rig.fake.sent(1)
-    await rig.core.publisher.publish(replace(STORY, title="Breaking: a corrected model"))
-    assert await rig.worker.queue.follow_up(published.story_id, JobKind.EDIT) == 1
+    corrected = await rig.core.publisher.publish(replace(STORY, title="Breaking: a corrected model"))
+    assert corrected.corrections_queued == 1
     await rig.drain()
     edited = rig.fake.sent(1)[-1]
     assert edited.edited and edited.message_id == push.message_id and "a corrected model" in edited.text
@@ -178,7 +178,8 @@ async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(rig:
     # The same content again is no change, and no failure.
     assert await rig.worker.queue.follow_up(published.story_id, JobKind.EDIT) == 1
     await rig.drain()
-    assert await rig.worker.queue.follow_up(published.story_id, JobKind.DELETE) == 1
+    retracted = await rig.core.publisher.retract(STORY.slug)
+    assert retracted is not None and retracted.retractions_queued == 1
     await rig.drain()
     assert rig.fake.deleted == [(1, push.message_id)]
     assert {r.status for r in await rig.rows()} == {"sent"}

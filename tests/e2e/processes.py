@@ -198,11 +198,13 @@ class Rig:
             followed = (await session.execute(select(func.count()).select_from(Subscription))).scalar_one()
         assert followed == count
 
-    async def statuses(self) -> dict[int, str]:
-        """Telegram chat id -> its delivery row's status."""
+    async def statuses(self, kind: str = "send") -> dict[int, str]:
+        """Telegram chat id -> the status of its delivery row of `kind` (send, edit, delete)."""
         async with self.core.sessions() as session:
             rows = await session.execute(
-                select(Chat.platform_chat_id, Delivery.status).join(Chat, Chat.id == Delivery.chat_id)
+                select(Chat.platform_chat_id, Delivery.status)
+                .join(Chat, Chat.id == Delivery.chat_id)
+                .where(Delivery.kind == kind)
             )
             return {int(chat): status for chat, status in rows.all()}
 
@@ -213,8 +215,12 @@ class Rig:
             return (await session.execute(query)).scalar_one() == 0
 
     def delivered(self) -> Counter[int]:
-        """Chat id -> how many messages the fake accepted for it."""
-        return Counter(message.chat_id for message in self.fake.sent())
+        """Chat id -> how many messages the fake accepted for it (edits not counted)."""
+        return Counter(message.chat_id for message in self.fake.sent() if not message.edited)
+
+    def edited(self) -> Counter[int]:
+        """Chat id -> how many edits of its messages the fake accepted."""
+        return Counter(message.chat_id for message in self.fake.sent() if message.edited)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -65,6 +66,44 @@ async def test_a_killed_worker_loses_nothing_and_repeats_only_what_was_in_flight
     assert set((await rig.statuses()).values()) == {"sent"}
     assert all(SCOOP.title in m.text for m in rig.fake.sent())
     for worker in (first, second):
+        assert "Traceback" not in worker.log(), worker.log()[-4000:]
+
+
+async def test_a_worker_killed_mid_correction_loses_no_edit(rig: Rig) -> None:
+    chats = 300
+    await rig.followers(chats)
+    await rig.core.publisher.publish(SCOOP)
+    sender = rig.start_worker("sender", telegram_rate_limit=200, delivery_lease_seconds=2)
+    await eventually(rig.drained, "every push sent", timeout=60, every=0.1, alive=[sender])
+    assert await sender.stop() == 0
+    assert set(rig.delivered().values()) == {1} and len(rig.delivered()) == chats
+
+    corrected = await rig.core.publisher.publish(replace(SCOOP, title="Grok, corrected", correction="A wrong date."))
+    assert corrected.corrections_queued == chats
+    first = rig.start_worker("first", telegram_rate_limit=40, delivery_lease_seconds=2)
+    await eventually(lambda: len(rig.edited()) >= 100, "100 edits", timeout=60, every=0.005, alive=[first])
+    os.kill(first.pid, signal.SIGKILL)
+    assert await first.exited() == -signal.SIGKILL
+    await rig.fake.wait_idle(quiet=0.5, timeout=10)
+    reached = set(rig.edited())
+    recorded = {chat for chat, status in (await rig.statuses("edit")).items() if status == "sent"}
+    assert 100 <= len(reached) < chats, "the kill came too late to interrupt the edits"
+    assert recorded <= reached
+
+    second = rig.start_worker("second", telegram_rate_limit=40, delivery_lease_seconds=2)
+    await eventually(rig.drained, "every edit done", timeout=60, every=0.1, alive=[second])
+    assert await second.stop() == 0
+    edited = rig.edited()
+    assert set(edited) == set(range(1, chats + 1)), "a push kept the old version"
+    repeated = {chat for chat, times in edited.items() if times > 1}
+    assert repeated <= reached - recorded  # only an edit in flight at the kill was made again
+    assert set(rig.delivered().values()) == {1}  # a correction never sends the story again
+    assert set((await rig.statuses("edit")).values()) == {"sent"}
+    latest = {m.chat_id: m for m in rig.fake.sent()}
+    assert all("Grok, corrected" in m.text and "A wrong date." in m.text for m in latest.values())
+    # A repeated edit answers "message is not modified", which is done, not an error.
+    assert all("not modified" in (call.description or "") for call in rig.fake.errors)
+    for worker in (sender, first, second):
         assert "Traceback" not in worker.log(), worker.log()[-4000:]
 
 
