@@ -1,4 +1,4 @@
-"""`explainer-bot` / `python -m bot`: run, console, import, migrate."""
+"""`explainer-bot` / `python -m bot`: run, console, import, publish, retract, migrate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,19 @@ from bot.composition import Core, build_core
 from bot.roles import ALL_ROLES, Role
 from bot.settings import SettingsError, load_settings, retired_settings
 from content.errors import ConfigurationError
+from content.publishing.publisher import RETRACTION_REASON_MAX
+from content.stories.writer import SaveOutcome
+
+
+def _reason(text: str) -> str:
+    # Arguments that are not UTF-8 reach Python as lone surrogates, which no database stores.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("is not valid UTF-8 text") from None
+    if len(text.strip()) > RETRACTION_REASON_MAX:
+        raise argparse.ArgumentTypeError(f"is longer than {RETRACTION_REASON_MAX} characters")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         "publish", help="publish story files: save them and push new ones to their tags' followers"
     )
     publisher.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    retracter = commands.add_parser(
+        "retract", help="withdraw a story: cancel its pushes not yet sent and take down those already out"
+    )
+    retracter.add_argument("slug", metavar="SLUG")
+    retracter.add_argument(
+        "--reason", type=_reason, help=f"why, told to readers (at most {RETRACTION_REASON_MAX} characters)"
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
@@ -48,12 +68,27 @@ async def _import(core: Core, paths: list[Path], publish: bool = False) -> int:
     report = await core.importer.import_paths([p for p in paths if p.exists()], save=save)
     for saved in report.saved:
         queued = f": {saved.deliveries_queued} deliveries queued" if publish else ""
+        if publish and saved.outcome is SaveOutcome.UPDATED:
+            queued += f", {saved.corrections_queued} pushes to correct"
         print(f"{saved.outcome:9} {saved.slug}{queued}")
     for error in report.errors:
         print(f"refused   {error}", file=sys.stderr)
     if not publish:
         print(report.summary())
     return 1 if report.errors or missing else 0
+
+
+async def _retract(core: Core, slug: str, reason: str | None) -> int:
+    await core.prepare(seed=False)
+    # Asked first only to word the answer: retracting again changes nothing.
+    already = await core.catalog.withdrawal(slug) is not None
+    retracted = await core.publisher.retract(slug, reason)
+    if retracted is None:
+        print(f"explainer-bot: no story with slug {slug!r}", file=sys.stderr)
+        return 1
+    counts = f"{retracted.retractions_queued} pushes to take down, {retracted.cancelled} not yet sent cancelled"
+    print(f"{slug} was already withdrawn: {counts}" if already else f"retracted {slug}: {counts}")
+    return 0
 
 
 async def _main(command: str, args: argparse.Namespace) -> int:
@@ -78,6 +113,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
             return await _import(core, args.paths)
         if command == "publish":
             return await _import(core, args.paths, publish=True)
+        if command == "retract":
+            return await _retract(core, args.slug, args.reason)
         if command == "console":
             await console_with_pushes(core)
             return 0

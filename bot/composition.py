@@ -193,7 +193,7 @@ def build_workers(core: Core, senders: list) -> list:
             policy,
             poll_interval=settings.delivery_poll_seconds,
             on_outcome=lambda platform, item, outcome: core.metrics.delivery_outcome(
-                platform, outcome, item.created_at
+                platform, outcome, item.created_at, item.kind
             ),
             breaker=Breaker(sender.platform, probe_first=min(1.0, probe_max), probe_max=probe_max),
             membership=Membership(core.sessions, sender.platform, lease),

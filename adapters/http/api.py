@@ -1,10 +1,13 @@
-"""The publishing API: the newsroom posts stories; anyone may read them and
-how their pushes are going.
+"""The publishing API: the newsroom posts, corrects and retracts stories, and
+follows how their pushes are going; anyone may read the stories.
 
 A story posted here passes the same validation as a story file
 (`content.stories.drafts.story_from_mapping`) and is published as `explainer-bot
-publish` publishes: saved, and when new, its pushes queued in the same
-transaction. A request refused for any reason writes nothing.
+publish` publishes: saved and, when new, its pushes queued in the same
+transaction; when it changes what a push shows, the pushes already out are
+queued for an edit. A retraction (`explainer-bot retract`) withdraws it and
+queues the deletes of what went out. A request refused for any reason writes
+nothing.
 """
 
 from __future__ import annotations
@@ -12,27 +15,33 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from content.delivery.reports import Reports
+from content.delivery.reports import DeliveryReport, Reports
+from content.delivery.status import DeliveryStatus
 from content.errors import StoryFileError
 from content.keys import is_slug
-from content.publishing.publisher import Publisher
+from content.publishing.publisher import RETRACTION_REASON_MAX, Publisher
 from content.stories.drafts import FIELDS, StoryDraft, story_from_mapping
 from content.stories.views import StoryDetail, StoryView
 from content.stories.writer import SaveOutcome
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024  # bytes of a POST /api/stories request body
+MAX_BODY = 1024 * 1024  # bytes of a request body (a story, or a retraction)
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 API_FIELDS = (*FIELDS, "body")
+RETRACTION_FIELDS = ("reason",)
+WITHDRAWN = "withdrawn by the newsroom"
+# No database stores a NUL, and a lone surrogate cannot be encoded for one.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 REALM = "explainer-bot"
 
 
@@ -78,6 +87,34 @@ def detail_json(detail: StoryDetail) -> dict[str, Any]:
     }
 
 
+def counts_json(counts: dict[DeliveryStatus, int]) -> dict[str, int]:
+    return {status.value: count for status, count in counts.items()}
+
+
+def report_json(report: DeliveryReport) -> dict[str, Any]:
+    return {
+        "slug": report.slug,
+        "total": report.total,
+        "by_status": counts_json(report.by_status),
+        "by_platform": {platform: counts_json(counts) for platform, counts in report.by_platform.items()},
+        "failures": [
+            {
+                "platform": push.platform,
+                "chat_id": push.chat_id,
+                "status": push.status.value,
+                "attempts": push.attempts,
+                "error": push.error,
+                "kind": push.kind.value,
+            }
+            for push in report.failures
+        ],
+        "corrections": counts_json(report.corrections),
+        "retractions": counts_json(report.retractions),
+        "corrected_at": iso(report.corrected_at) if report.corrected_at is not None else None,
+        "retracted_at": iso(report.retracted_at) if report.retracted_at is not None else None,
+    }
+
+
 # ----- the request body -----------------------------------------------------
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
@@ -110,10 +147,35 @@ def validate_story(data: Any) -> StoryDraft:
     return draft
 
 
+def validate_retraction(raw: bytes) -> str | None:
+    """The reason a retraction request gives; a request without a body gives none."""
+    if not raw.strip():
+        return None
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise invalid("retraction", 'must be a JSON object, e.g. {"reason": "..."}, or no body at all')
+    for key in data:
+        if key not in RETRACTION_FIELDS:
+            raise invalid(key[:80], f"unknown key (allowed: {', '.join(RETRACTION_FIELDS)})")
+    reason = data.get("reason")
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise invalid("reason", "must be text")
+    if _UNSTORABLE.search(reason):
+        raise invalid("reason", "contains a NUL or an invalid (surrogate) character")
+    reason = reason.strip()
+    if len(reason) > RETRACTION_REASON_MAX:
+        raise invalid("reason", f"too long: at most {RETRACTION_REASON_MAX} characters")
+    return reason or None
+
+
 # ----- the routes -----------------------------------------------------------
 @dataclass
 class PublishingApi:
-    """`POST /api/stories` (bearer token) and the read routes (open)."""
+    """The newsroom's routes (bearer token): `POST /api/stories`, `DELETE
+    /api/stories/{slug}`, `GET /api/stories/{slug}/deliveries`; the story
+    routes readers use are open."""
 
     publisher: Publisher
     reports: Reports
@@ -124,13 +186,14 @@ class PublishingApi:
             web.post("/api/stories", self.publish),
             web.get("/api/stories", self.list_stories),
             web.get("/api/stories/{slug}", self.story),
+            web.delete("/api/stories/{slug}", self.retract),
             web.get("/api/stories/{slug}/deliveries", self.deliveries),
         ]
 
-    # ----- POST /api/stories ----------------------------------------------
-    def _authorize(self, request: web.Request) -> None:
+    # ----- the newsroom's routes -------------------------------------------
+    def _authorize(self, request: web.Request, what: str = "publishing") -> None:
         if self.token is None:
-            raise ApiRefusal(403, {"error": "publishing is disabled: API_TOKEN is not set on the server"})
+            raise ApiRefusal(403, {"error": f"{what} is disabled: API_TOKEN is not set on the server"})
         scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
@@ -164,12 +227,41 @@ class PublishingApi:
             return refused.response()
         published = await self.publisher.publish(draft)
         created = published.outcome is SaveOutcome.CREATED
-        body = {"slug": published.slug, "outcome": published.outcome, "deliveries_queued": published.deliveries_queued}
+        body = {
+            "slug": published.slug,
+            "outcome": published.outcome,
+            "deliveries_queued": published.deliveries_queued,
+            "corrections_queued": published.corrections_queued,
+        }
         headers = {"Location": f"/api/stories/{published.slug}"} if created else None
         log.info(
-            "API published %s: %s, %d deliveries queued", published.slug, published.outcome, published.deliveries_queued
+            "API published %s: %s, %d deliveries queued, %d pushes to correct",
+            published.slug,
+            published.outcome,
+            published.deliveries_queued,
+            published.corrections_queued,
         )
         return web.json_response(body, status=201 if created else 200, headers=headers)
+
+    async def retract(self, request: web.Request) -> web.Response:
+        try:
+            self._authorize(request, "retracting")
+            reason = validate_retraction(await self._body(request))
+        except ApiRefusal as refused:
+            return refused.response()
+        slug = self._slug(request)
+        retracted = await self.publisher.retract(slug, reason) if slug else None
+        if retracted is None:
+            return self._no_story(request)
+        log.info(
+            "API retracted %s: %d pushes to take down, %d not yet sent cancelled",
+            retracted.slug,
+            retracted.retractions_queued,
+            retracted.cancelled,
+        )
+        return web.json_response(
+            {"slug": retracted.slug, "outcome": "retracted", "retractions_queued": retracted.retractions_queued}
+        )
 
     # ----- the read routes --------------------------------------------------
     async def list_stories(self, request: web.Request) -> web.Response:
@@ -203,15 +295,26 @@ class PublishingApi:
         slug = self._slug(request)
         detail = await self.reports.story(slug) if slug else None
         if detail is None:
+            withdrawal = await self.reports.withdrawal(slug) if slug else None
+            if withdrawal is not None:
+                return web.json_response(
+                    {"error": WITHDRAWN, "slug": withdrawal.slug, "reason": withdrawal.reason}, status=410
+                )
             return self._no_story(request)
         return web.json_response(detail_json(detail))
 
     async def deliveries(self, request: web.Request) -> web.Response:
+        # The newsroom's view, not the readers': its failures name the chats
+        # (the platforms' chat ids) that follow the story's tags.
+        try:
+            self._authorize(request, "the delivery report")
+        except ApiRefusal as refused:
+            return refused.response()
         slug = self._slug(request)
         report = await self.reports.deliveries(slug) if slug else None
         if report is None:
             return self._no_story(request)
-        return web.json_response(asdict(report))
+        return web.json_response(report_json(report))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -15,6 +15,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
 from content.delivery.breaker import Breaker, BreakerState
+from content.delivery.status import JobKind
+
+# Jobs that change a push already out: counted apart, so that the deliveries
+# counter stays one of pushes and a retraction's burst of deletes does not read
+# as a burst of sends.
+CHANGES = frozenset({JobKind.EDIT, JobKind.DELETE})
 
 # Publish to sent: from well under a second (an idle worker woken by the
 # publish) to hours (a large fan-out under the platforms' rate limits).
@@ -41,9 +47,16 @@ class Metrics:
             ["platform", "outcome"],
             registry=self.registry,
         )
+        self.changes = Counter(
+            "explainer_delivery_changes_total",
+            "Attempts to edit (a correction) or delete (a retraction) a push already out, by platform, kind "
+            "and outcome (sent, vanished: the reader had deleted it, refused, rate_limited, failed, ...).",
+            ["platform", "kind", "outcome"],
+            registry=self.registry,
+        )
         self.delivery_latency = Histogram(
             "explainer_delivery_latency_seconds",
-            "Time from a story's publish to its push being sent, by platform.",
+            "Time from a story's publish to its push being sent, by platform (sends only).",
             ["platform"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
@@ -73,6 +86,9 @@ class Metrics:
     def count_delivery(self, platform: str, outcome: str) -> None:
         self.deliveries.labels(platform=platform, outcome=outcome).inc()
 
+    def count_change(self, platform: str, kind: str, outcome: str) -> None:
+        self.changes.labels(platform=platform, kind=kind, outcome=outcome).inc()
+
     def observe_delivery_latency(self, platform: str, seconds: float) -> None:
         self.delivery_latency.labels(platform=platform).observe(max(seconds, 0.0))
 
@@ -88,13 +104,21 @@ class Metrics:
     def set_queue_depth(self, pending: float) -> None:
         self.queue_depth.set(pending)
 
-    def delivery_outcome(self, platform: str, outcome: object, queued_at: datetime | None = None) -> None:
-        """Count one push attempt by its outcome's kind (`Sent` -> "sent", `RateLimited` ->
-        "rate_limited", ...); a sent one also times publish-to-sent from `queued_at`
-        (the delivery row's creation, which is the publish)."""
+    def delivery_outcome(
+        self, platform: str, outcome: object, queued_at: datetime | None = None, kind: str = JobKind.SEND
+    ) -> None:
+        """Count one attempt of a job by its outcome's kind (`Sent` -> "sent",
+        `RateLimited` -> "rate_limited", ...): a push in the deliveries, an edit
+        or a delete in the changes. A push sent also times publish-to-sent from
+        `queued_at` (the delivery row's creation, which is the publish); an
+        edit's or a delete's row is created at the correction or retraction, so
+        it would time something else."""
         label = _snake(type(outcome).__name__)
+        if kind in CHANGES:
+            self.count_change(platform, str(kind), label)
+            return
         self.count_delivery(platform, label)
-        if label == "sent" and queued_at is not None:
+        if label == "sent" and queued_at is not None and kind == JobKind.SEND:
             self.observe_delivery_latency(platform, (datetime.now(UTC) - queued_at).total_seconds())
 
     # ----- exposition -----------------------------------------------------

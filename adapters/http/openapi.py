@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT
+from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT, WITHDRAWN
 from content.delivery.health import PlatformState
-from content.delivery.status import UNDELIVERED, DeliveryStatus
+from content.delivery.status import NOT_SENT, DeliveryStatus, JobKind
 from content.keys import SLUG_MAX, SLUG_PATTERN
-from content.stories.drafts import SUMMARY_MAX_WORDS
+from content.publishing.publisher import RETRACTION_REASON_MAX
+from content.stories.drafts import CORRECTION_MAX, SUMMARY_MAX_WORDS
 from content.stories.writer import SaveOutcome
 
 JSON = "application/json"
@@ -19,6 +20,7 @@ URL_PATTERN = r"^https?://[^\s<>\"]+$"
 HAS_TEXT = r"\S"  # not blank: text is trimmed before the length is checked
 HAS_ALNUM = r"[^\W_]"  # at least one letter or digit (tags and terms are matched by them)
 NO_NUL = " Text must not contain NUL characters."
+STORABLE = r"^[^\x00]*$"  # a reason holding a NUL is refused
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -51,8 +53,15 @@ def _text(max_length: int, description: str, pattern: str = HAS_TEXT, **extra: A
     }
 
 
-def _counts() -> dict[str, Any]:
-    return _object({status: {"type": "integer", "minimum": 0} for status in DeliveryStatus})
+def _counts(description: str | None = None) -> dict[str, Any]:
+    counts = _object({status.value: {"type": "integer", "minimum": 0} for status in DeliveryStatus})
+    if description:
+        counts["description"] = description
+    return counts
+
+
+def _moment(description: str) -> dict[str, Any]:
+    return {"type": "string", "format": "date-time", "nullable": True, "description": description}
 
 
 STORY_IN = _object(
@@ -64,7 +73,8 @@ STORY_IN = _object(
             "maxLength": SLUG_MAX,
             "pattern": SLUG_PATTERN,
             "description": "Lowercase letters, digits and single hyphens. Default: derived from the title. "
-            "A slug that exists updates that story (and pushes nothing).",
+            "A slug that exists updates that story: when what a push shows changes (title, summary, "
+            "category, url, tags, correction), the pushes already out are edited to show it.",
         },
         "title": _text(200, "The headline; at most 200 characters once trimmed."),
         "summary": _text(
@@ -112,6 +122,14 @@ STORY_IN = _object(
             "type": "string",
             "maxLength": 50_000,
             "description": "The full explainer in Markdown: a lead paragraph, then `##` sections.",
+        },
+        "correction": {
+            **_text(
+                CORRECTION_MAX,
+                f"The newsroom's note to readers on a correction (at most {CORRECTION_MAX} characters), "
+                "shown with the story in the chats and in the pushes edited to carry it.",
+            ),
+            "nullable": True,
         },
     },
     required=["title", "summary", "category", "published_at", "tags"],
@@ -162,7 +180,51 @@ SCHEMAS: dict[str, Any] = {
         {
             "slug": {"type": "string"},
             "outcome": {"type": "string", "enum": [outcome.value for outcome in SaveOutcome]},
-            "deliveries_queued": {"type": "integer", "minimum": 0, "description": "Pushes queued: 0 unless created."},
+            "deliveries_queued": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Pushes queued: to every follower when created; on an update, to the followers "
+                "of a tag it added while the story is young (DELIVERY_CORRECTION_PUSH_HOURS).",
+            },
+            "corrections_queued": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Edits queued of pushes already out (sent, or on their way), when the update "
+                "changed what a push shows; 0 when created or unchanged.",
+            },
+        }
+    ),
+    "RetractionIn": _object(
+        {
+            "reason": {
+                "type": "string",
+                "nullable": True,
+                "maxLength": RETRACTION_REASON_MAX,
+                "pattern": STORABLE,
+                "description": f"Why, told to readers (at most {RETRACTION_REASON_MAX} characters once trimmed). "
+                "Default: none.",
+            }
+        },
+        required=[],
+        description="What a retraction may say. The body may be left out altogether.",
+    ),
+    "Retracted": _object(
+        {
+            "slug": {"type": "string"},
+            "outcome": {"type": "string", "enum": ["retracted"]},
+            "retractions_queued": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Deletes queued of pushes already out (where a platform keeps a message, it is "
+                "edited into the withdrawal notice); 0 when the story was already withdrawn.",
+            },
+        }
+    ),
+    "Withdrawn": _object(
+        {
+            "error": {"type": "string", "enum": [WITHDRAWN]},
+            "slug": {"type": "string"},
+            "reason": {"type": "string", "nullable": True, "description": "Why, when the newsroom said."},
         }
     ),
     "Story": STORY,
@@ -171,24 +233,29 @@ SCHEMAS: dict[str, Any] = {
     "Deliveries": _object(
         {
             "slug": {"type": "string"},
-            "total": {"type": "integer", "minimum": 0},
-            "by_status": _counts(),
+            "total": {"type": "integer", "minimum": 0, "description": "The story's sends."},
+            "by_status": _counts("The sends by status (cancelled: withdrawn before they went out)."),
             "by_platform": {"type": "object", "additionalProperties": _counts()},
             "failures": {
                 "type": "array",
                 "maxItems": 100,
-                "description": "Pushes that will not be sent (failed after retries, or skipped: the chat refused the bot); "
-                "the oldest 100.",
+                "description": "Sends, edits and deletes that will not be done (failed after retries, or skipped: "
+                "the chat refused the bot, or the reader had deleted the message); the oldest 100.",
                 "items": _object(
                     {
                         "platform": {"type": "string"},
                         "chat_id": {"type": "string"},
-                        "status": {"type": "string", "enum": [status.value for status in UNDELIVERED]},
+                        "status": {"type": "string", "enum": [status.value for status in NOT_SENT]},
                         "attempts": {"type": "integer", "minimum": 0},
                         "error": {"type": "string", "nullable": True},
+                        "kind": {"type": "string", "enum": [kind.value for kind in JobKind]},
                     }
                 ),
             },
+            "corrections": _counts("The edits the story's corrections queued, by status."),
+            "retractions": _counts("The deletes its retraction queued, by status."),
+            "corrected_at": _moment("When what its pushes show last changed; null if never."),
+            "retracted_at": _moment("When the newsroom withdrew it; null while it stands."),
         }
     ),
     "Error": _object({"error": {"type": "string"}}),
@@ -247,6 +314,9 @@ UNKNOWN_STORY = _json(_ref("UnknownStory"), "No story has this slug.")
 UNAUTHORIZED_HEADERS = {
     "WWW-Authenticate": {"description": 'Bearer realm="explainer-bot"', "required": True, "schema": {"type": "string"}}
 }
+UNAUTHORIZED = _json(_ref("Error"), "No bearer token, or the wrong one.", UNAUTHORIZED_HEADERS)
+NO_TOKEN_SET = _json(_ref("Error"), "Refused: API_TOKEN is not set on the server.")
+TOKEN_ROUTES = "POST /api/stories, DELETE /api/stories/{slug} and GET /api/stories/{slug}/deliveries"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -256,13 +326,19 @@ def openapi_document() -> dict[str, Any]:
             "title": "explainer-bot",
             "version": "1",
             "description": "The newsroom bot's HTTP API: publish stories (pushed to the chats following their tags), "
-            "read them back, follow their deliveries; health and metrics.",
+            "correct them (the pushes already out are edited) and retract them (the pushes are taken down), read "
+            "them back, follow their deliveries; health and metrics. "
+            f"The newsroom's routes need the bearer token API_TOKEN: {TOKEN_ROUTES} (a delivery report's "
+            "failures name the chats, by their platform's chat id, that the story went to). The other routes "
+            "are open: the stories as readers see them, this document, /healthz, and /metrics, whose series "
+            "count by platform, kind and outcome and hold no chat ids.",
         },
         "paths": {
             "/api/stories": {
                 "post": {
                     "operationId": "publishStory",
-                    "summary": "Publish a story; when it is new, push it to every chat following one of its tags",
+                    "summary": "Publish a story; when it is new, push it to every chat following one of its tags; "
+                    "when it corrects one, edit the pushes already out",
                     "security": [{"bearer": []}],
                     "requestBody": {
                         "required": True,
@@ -277,10 +353,11 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "200": _json(
                             _ref("Published"),
-                            "The slug existed: the story was updated or unchanged; nothing is pushed.",
+                            "The slug existed: the story was updated (the pushes already out are queued for an edit "
+                            "when what a push shows changed) or unchanged (nothing queued).",
                         ),
                         "400": _json(_ref("Error"), "Malformed JSON."),
-                        "401": _json(_ref("Error"), "No bearer token, or the wrong one.", UNAUTHORIZED_HEADERS),
+                        "401": UNAUTHORIZED,
                         "403": _json(_ref("Error"), "Publishing is disabled: API_TOKEN is not set on the server."),
                         "413": _json(_ref("Error"), "The body is larger than 1 MiB."),
                         "422": _json(_ref("InvalidField"), "The JSON breaks the story schema; `field` names where."),
@@ -321,17 +398,51 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("StoryDetail"), "The story."),
                         "404": UNKNOWN_STORY,
+                        "410": _json(
+                            _ref("Withdrawn"), "The newsroom withdrew the story; `reason` says why, if it said."
+                        ),
                         "503": DATABASE_AWAY,
                     },
-                }
+                },
+                "delete": {
+                    "operationId": "retractStory",
+                    "summary": "Retract a story: withdraw it from every read, cancel its pushes not yet sent, "
+                    "and take down those already out",
+                    "security": [{"bearer": []}],
+                    "parameters": [SLUG_PARAMETER],
+                    "requestBody": {
+                        "required": False,
+                        "description": "Optional: the reason, told to readers where a push cannot be deleted.",
+                        "content": {JSON: {"schema": _ref("RetractionIn")}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            _ref("Retracted"),
+                            "Withdrawn, its deletes queued; a story already withdrawn answers the same with 0.",
+                        ),
+                        "400": _json(_ref("Error"), "Malformed JSON."),
+                        "401": UNAUTHORIZED,
+                        "403": NO_TOKEN_SET,
+                        "404": UNKNOWN_STORY,
+                        "413": _json(_ref("Error"), "The body is larger than 1 MiB."),
+                        "422": _json(_ref("InvalidField"), "A bad `reason`, or an unknown key; `field` names it."),
+                        "503": DATABASE_AWAY,
+                    },
+                },
             },
             "/api/stories/{slug}/deliveries": {
                 "get": {
                     "operationId": "getDeliveries",
-                    "summary": "How a story's pushes are going: counts by status and platform, and the undelivered",
+                    "summary": "How a story's pushes are going: counts by status and platform, its corrections' "
+                    "edits and its retraction's deletes, and the undelivered",
+                    "description": "Needs the token: the undelivered are listed by chat id. A withdrawn story "
+                    "still has its report.",
+                    "security": [{"bearer": []}],
                     "parameters": [SLUG_PARAMETER],
                     "responses": {
                         "200": _json(_ref("Deliveries"), "The story's delivery rows, counted."),
+                        "401": UNAUTHORIZED,
+                        "403": NO_TOKEN_SET,
                         "404": UNKNOWN_STORY,
                         "503": DATABASE_AWAY,
                     },
@@ -360,8 +471,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Prometheus metrics (text format; OpenMetrics when the Accept header asks for it)",
                     "responses": {
                         "200": {
-                            "description": "explainer_commands_total, explainer_deliveries_total, "
-                            "explainer_delivery_latency_seconds, explainer_delivery_queue_depth.",
+                            "description": "explainer_commands_total, explainer_deliveries_total (pushes sent), "
+                            "explainer_delivery_changes_total (their edits and deletes), "
+                            "explainer_delivery_latency_seconds, explainer_delivery_queue_depth, "
+                            "explainer_platform_breaker_open, explainer_platform_last_sent_timestamp_seconds: "
+                            "by platform and outcome, never by chat.",
                             "content": {
                                 "text/plain": {"schema": {"type": "string"}},
                                 "application/openmetrics-text": {"schema": {"type": "string"}},

@@ -15,7 +15,7 @@ from content.delivery.status import NOT_SENT, DeliveryStatus, JobKind
 from content.keys import key_of
 from content.models import Chat, Delivery, Story
 from content.stories.catalog import Catalog
-from content.stories.views import StoryDetail, StoryView, TagView
+from content.stories.views import StoryDetail, StoryView, TagView, Withdrawal
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,9 @@ class Reports:
 
     async def story(self, slug: str) -> StoryDetail | None:
         return await self._catalog.story(slug)
+
+    async def withdrawal(self, slug: str) -> Withdrawal | None:
+        return await self._catalog.withdrawal(slug)
 
     # ----- deliveries -----------------------------------------------------
     async def deliveries(self, slug: str, failure_limit: int = 100) -> DeliveryReport | None:

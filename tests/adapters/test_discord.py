@@ -20,7 +20,6 @@ from adapters.discord.sender import DiscordSender
 from bot.composition import Core, build_discord, build_workers
 from content.chats.ref import ChatRef
 from content.commands.registry import COMMANDS
-from content.delivery.status import JobKind
 from content.models import Chat, Delivery, Story
 from content.stories.drafts import StoryDraft
 from tests.conftest import empty_core
@@ -418,7 +417,7 @@ def test_a_thread_in_a_server_is_a_shared_chat_not_a_private_one() -> None:
     assert chat_of(None, 77, in_guild=False).kind == "private"
 
 
-async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(dc: Harness) -> None:
+async def test_a_correction_edits_pushes_in_place_and_a_retraction_takes_them_down(dc: Harness) -> None:
     await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI"})
     (worker,) = build_workers(dc.core, [DiscordSender(dc.runner.client)])
     draft = StoryDraft(
@@ -432,25 +431,51 @@ async def test_an_edit_changes_the_push_in_place_and_a_delete_takes_it_down(dc: 
         terms=(),
         body="Lead.",
     )
-    published = await dc.core.publisher.publish(draft)
+    await dc.core.publisher.publish(draft)
     while await worker.run_once():
         pass
     push = dc.fake.messages(GENERAL)[-1]
-    await dc.core.publisher.publish(replace(draft, title="After the correction"))
-    assert await worker.queue.follow_up(published.story_id, JobKind.EDIT) == 1
+    corrected = await dc.core.publisher.publish(replace(draft, title="After the correction", correction="Wrong name."))
+    assert corrected.corrections_queued == 1
     while await worker.run_once():
         pass
     edited = dc.fake.message(int(push["id"]))
     assert edited["embeds"][0]["title"] == "After the correction" and edited.get("edited_timestamp")
+    assert "Corrected " in edited["embeds"][0]["description"] and "Wrong name." in edited["embeds"][0]["description"]
     assert edited["components"][0]["components"][0]["custom_id"] == "xb:story:edit-test"
     assert edited["allowed_mentions"] == {"parse": []}
-    assert await worker.queue.follow_up(published.story_id, JobKind.DELETE) == 1
+
+    # A moderator deleted the push: the next correction has nothing to edit, and says so.
+    dc.fake.delete_by_member(int(push["id"]))
+    dc.provoked.add(404)
+    await dc.core.publisher.publish(replace(draft, title="After two corrections"))
     while await worker.run_once():
         pass
-    assert [m for m in dc.fake.messages(GENERAL) if m["id"] == push["id"]] == []
     async with dc.core.sessions() as session:
-        statuses = (await session.execute(select(Delivery.kind, Delivery.status))).all()
-    assert sorted(statuses) == [("delete", "sent"), ("edit", "sent"), ("send", "sent")]
+        edits = (
+            await session.execute(
+                select(Delivery.status, Delivery.last_error).where(Delivery.kind == "edit").order_by(Delivery.id)
+            )
+        ).all()
+    assert [status for status, _error in edits] == ["sent", "skipped"] and "10008" in edits[1].last_error
+
+    # A retraction deletes the push of another story (Discord sets no age limit on a bot's own messages).
+    other = replace(draft, slug="retract-test", title="To be withdrawn")
+    await dc.core.publisher.publish(other)
+    while await worker.run_once():
+        pass
+    withdrawn = dc.fake.messages(GENERAL)[-1]
+    retracted = await dc.core.publisher.retract(other.slug, "Not confirmed.")
+    assert retracted is not None and retracted.retractions_queued == 1
+    while await worker.run_once():
+        pass
+    assert [m for m in dc.fake.messages(GENERAL) if m["id"] == withdrawn["id"]] == []
+    async with dc.core.sessions() as session:
+        deletes = (await session.execute(select(Delivery.status).where(Delivery.kind == "delete"))).scalars().all()
+    assert deletes == ["sent"]
+    exposed = dc.core.metrics.exposition()[0].decode()
+    assert 'explainer_delivery_changes_total{kind="edit",outcome="vanished",platform="discord"} 1.0' in exposed
+    assert 'explainer_delivery_changes_total{kind="delete",outcome="sent",platform="discord"} 1.0' in exposed
 
 
 async def test_pushes_wait_out_a_discord_outage_and_arrive_once(dc: Harness) -> None:

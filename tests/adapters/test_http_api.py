@@ -5,6 +5,7 @@ checking the server against its own OpenAPI document)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -16,16 +17,22 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
+from adapters.console import render_plain
 from adapters.http.api import PublishingApi
 from adapters.http.app import METRICS_KEY, build_app
 from adapters.http.metrics import Metrics
 from adapters.http.openapi import openapi_document
-from bot.composition import Core, build_http_app
+from bot.composition import Core, build_http_app, build_workers
 from content.chats.ref import ChatRef
 from content.commands.caller import Caller
 from content.delivery.breaker import BreakerState, BreakerView
 from content.delivery.health import PlatformHealth, PlatformState, platform_health
+from content.delivery.outcomes import Outcome, RateLimited, Sent, Vanished
+from content.delivery.port import Target
 from content.delivery.reports import Reports
+from content.delivery.status import DeliveryStatus, JobKind
+from content.delivery.worker import DeliveryWorker
+from content.messages import Message
 from content.models import Chat, Delivery, Story, StoryTag, Tag, Term, TermAlias
 
 TOKEN = "s3cret-token-for-tests"
@@ -68,9 +75,14 @@ async def count(core: Core, model: type) -> int:
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def subscribe(core: Core, chat: str, tags: str) -> None:
-    reply = await core.commands.handle_text(Caller(ChatRef("test", chat, "private"), "u1"), f"/subscribe {tags}")
+async def subscribe(core: Core, chat: str, tags: str, platform: str = "test") -> None:
+    reply = await core.commands.handle_text(Caller(ChatRef(platform, chat, "private"), "u1"), f"/subscribe {tags}")
     assert reply is not None
+
+
+def counts(**given: int) -> dict[str, int]:
+    """A report's counts by status: every status, zero unless given."""
+    return {status.value: given.get(status.value, 0) for status in DeliveryStatus}
 
 
 # ----- publishing -------------------------------------------------------------
@@ -78,25 +90,46 @@ async def test_publish_creates_then_a_republish_answers_200_and_queues_nothing(c
     async with serving(core) as client:
         answer = await client.post("/api/stories", json=story(slug="grok-5"), headers=AUTH)
         assert answer.status == 201
-        assert await answer.json() == {"slug": "grok-5", "outcome": "created", "deliveries_queued": 0}
+        assert await answer.json() == {
+            "slug": "grok-5",
+            "outcome": "created",
+            "deliveries_queued": 0,
+            "corrections_queued": 0,
+        }
         assert answer.headers["Location"] == "/api/stories/grok-5"
 
         again = await client.post("/api/stories", json=story(slug="grok-5"), headers=AUTH)
         assert again.status == 200
-        assert await again.json() == {"slug": "grok-5", "outcome": "unchanged", "deliveries_queued": 0}
+        assert await again.json() == {
+            "slug": "grok-5",
+            "outcome": "unchanged",
+            "deliveries_queued": 0,
+            "corrections_queued": 0,
+        }
 
         await subscribe(core, "late", "xAI")  # a follower now: an update still pushes nothing
         changed = await client.post("/api/stories", json=story(slug="grok-5", title="Grok 5 is out"), headers=AUTH)
         assert changed.status == 200
-        assert await changed.json() == {"slug": "grok-5", "outcome": "updated", "deliveries_queued": 0}
+        # The late follower's tag is not new to the story, and no push went out to correct.
+        assert await changed.json() == {
+            "slug": "grok-5",
+            "outcome": "updated",
+            "deliveries_queued": 0,
+            "corrections_queued": 0,
+        }
 
         shown = await (await client.get("/api/stories/grok-5")).json()
         assert shown["title"] == "Grok 5 is out"
-        assert (await (await client.get("/api/stories/grok-5/deliveries")).json())["total"] == 0
+        assert (await (await client.get("/api/stories/grok-5/deliveries", headers=AUTH)).json())["total"] == 0
 
         derived = await client.post("/api/stories", json=story(title="A story without a slug"), headers=AUTH)
         assert derived.status == 201
-        assert await derived.json() == {"slug": "a-story-without-a-slug", "outcome": "created", "deliveries_queued": 1}
+        assert await derived.json() == {
+            "slug": "a-story-without-a-slug",
+            "outcome": "created",
+            "deliveries_queued": 1,
+            "corrections_queued": 0,
+        }
     assert await count(core, Delivery) == 1
 
 
@@ -109,11 +142,13 @@ async def test_deliveries_queued_counts_each_following_chat_once(core: Core) -> 
         assert answer.status == 201
         assert (await answer.json())["deliveries_queued"] == 2
 
-        report = await (await client.get("/api/stories/grok-5/deliveries")).json()
+        report = await (await client.get("/api/stories/grok-5/deliveries", headers=AUTH)).json()
         assert report["slug"] == "grok-5" and report["total"] == 2
-        assert report["by_status"] == {"pending": 2, "sending": 0, "sent": 0, "failed": 0, "skipped": 0}
-        assert report["by_platform"] == {"test": {"pending": 2, "sending": 0, "sent": 0, "failed": 0, "skipped": 0}}
+        assert report["by_status"] == counts(pending=2)
+        assert report["by_platform"] == {"test": counts(pending=2)}
         assert report["failures"] == []
+        assert report["corrections"] == report["retractions"] == counts()
+        assert report["corrected_at"] is None and report["retracted_at"] is None
 
         async with core.sessions.begin() as session:
             c1 = (await session.execute(select(Chat.id).where(Chat.platform_chat_id == "c1"))).scalar_one()
@@ -123,14 +158,21 @@ async def test_deliveries_queued_counts_each_following_chat_once(core: Core) -> 
                 .values(status="failed", attempts=5, last_error="HTTP 500")
             )
             await session.execute(update(Delivery).where(Delivery.chat_id != c1).values(status="sent"))
-        report = await (await client.get("/api/stories/grok-5/deliveries")).json()
-        assert report["by_status"] == {"pending": 0, "sending": 0, "sent": 1, "failed": 1, "skipped": 0}
+        report = await (await client.get("/api/stories/grok-5/deliveries", headers=AUTH)).json()
+        assert report["by_status"] == counts(sent=1, failed=1)
         assert report["by_platform"]["test"]["failed"] == 1
         assert report["failures"] == [
-            {"platform": "test", "chat_id": "c1", "status": "failed", "attempts": 5, "error": "HTTP 500"}
+            {
+                "platform": "test",
+                "chat_id": "c1",
+                "status": "failed",
+                "attempts": 5,
+                "error": "HTTP 500",
+                "kind": "send",
+            }
         ]
 
-        quiet = await (await client.get("/api/stories/what-is-a-context-window/deliveries")).json()
+        quiet = await (await client.get("/api/stories/what-is-a-context-window/deliveries", headers=AUTH)).json()
         assert quiet["total"] == 0 and quiet["by_platform"] == {} and quiet["failures"] == []
 
 
@@ -223,16 +265,246 @@ async def test_every_refused_request_writes_nothing(core: Core) -> None:
     assert await count(core, Delivery) == deliveries + 1
 
 
-async def test_without_api_token_publishing_is_refused_and_reading_works(core: Core) -> None:
+async def test_without_api_token_the_newsrooms_routes_are_refused_and_reading_works(core: Core) -> None:
     stories = await count(core, Story)
     async with serving(core, token=None) as client:
         answer = await client.post("/api/stories", json=story(), headers=AUTH)
         assert answer.status == 403
         assert "API_TOKEN is not set" in (await answer.json())["error"]
+        retraction = await client.delete("/api/stories/what-is-a-context-window", headers=AUTH)
+        assert retraction.status == 403 and "API_TOKEN is not set" in (await retraction.json())["error"]
+        report = await client.get("/api/stories/what-is-a-context-window/deliveries", headers=AUTH)
+        assert report.status == 403 and "API_TOKEN is not set" in (await report.json())["error"]
         assert (await client.get("/api/stories")).status == 200
         assert (await client.get("/api/stories/what-is-a-context-window")).status == 200
-        assert (await client.get("/api/stories/what-is-a-context-window/deliveries")).status == 200
     assert await count(core, Story) == stories
+    assert await core.catalog.withdrawal("what-is-a-context-window") is None
+
+
+# ----- corrections and retractions ------------------------------------------------
+class Screens:
+    """A platform's chats in memory, as their readers see them: what each push
+    now shows, and the readers who deleted theirs (an edit or a delete of it
+    finds nothing)."""
+
+    platform = "console"  # a platform the composition root has limits for
+
+    def __init__(self) -> None:
+        self.shown: dict[str, str] = {}
+        self.deleted_by_reader: set[str] = set()
+        self._ids = itertools.count(1)
+
+    async def send(self, target: Target, message: Message) -> Outcome:
+        self.shown[target.chat.chat_id] = render_plain(message)
+        return Sent((str(next(self._ids)),))
+
+    async def edit(self, target: Target, message: Message) -> Outcome:
+        if target.chat.chat_id in self.deleted_by_reader:
+            return Vanished("message to edit not found")
+        self.shown[target.chat.chat_id] = render_plain(message)
+        return Sent(target.message_ids)
+
+    async def delete(self, target: Target, notice: Message | None = None) -> Outcome:
+        if target.chat.chat_id in self.deleted_by_reader:
+            return Vanished("message to delete not found")
+        del self.shown[target.chat.chat_id]
+        return Sent(())
+
+
+async def drain(core: Core, worker: DeliveryWorker) -> None:
+    """Steps the worker until nothing is pending or being sent (an edit or a
+    delete is claimed only once the send it acts on is done)."""
+    for _ in range(50):
+        await worker.run_once()
+        async with core.sessions() as session:
+            unfinished = (
+                await session.execute(
+                    select(func.count()).select_from(Delivery).where(Delivery.status.in_(("pending", "sending")))
+                )
+            ).scalar_one()
+        if not unfinished:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the queue never drained")
+
+
+async def test_a_correction_and_a_retraction_reach_every_reader_who_got_the_story(core: Core) -> None:
+    for chat in ("reader-1001", "reader-1002"):
+        await subscribe(core, chat, "xAI", platform="console")
+    await subscribe(core, "reader-1003", "Nvidia", platform="console")  # follows none of its tags
+    screens = Screens()
+    # The workers as the runtime builds them, so that their outcomes reach the app's metrics.
+    (worker,) = build_workers(core, [screens])
+    async with serving(core) as client:
+        created = await client.post("/api/stories", json=story(slug="grok-5"), headers=AUTH)
+        assert created.status == 201
+        assert (await created.json())["deliveries_queued"] == 2
+        await drain(core, worker)
+        assert set(screens.shown) == {"reader-1001", "reader-1002"}
+
+        note = "An earlier version overstated the context window."
+        corrected = await client.post(
+            "/api/stories", json=story(slug="grok-5", title="Grok 5 is out", correction=note), headers=AUTH
+        )
+        assert corrected.status == 200
+        assert await corrected.json() == {
+            "slug": "grok-5",
+            "outcome": "updated",
+            "deliveries_queued": 0,
+            "corrections_queued": 2,  # the two pushes already out
+        }
+        report = await (await client.get("/api/stories/grok-5/deliveries", headers=AUTH)).json()
+        assert report["corrections"] == counts(pending=2) and report["by_status"] == counts(sent=2)
+        assert report["corrected_at"].endswith("Z") and report["retracted_at"] is None
+        await drain(core, worker)
+        for chat in ("reader-1001", "reader-1002"):
+            seen = " ".join(screens.shown[chat].split())  # the console wraps lines
+            assert seen.startswith("Grok 5 is out") and note in seen
+        shown = await (await client.get("/api/stories/grok-5")).json()
+        assert shown["title"] == "Grok 5 is out"
+
+        # The reader of one chat deleted the push: its delete finds nothing, which is not a failure.
+        screens.deleted_by_reader.add("reader-1002")
+        retracted = await client.delete(
+            "/api/stories/grok-5", json={"reason": "  Our source withdrew the claim. "}, headers=AUTH
+        )
+        assert retracted.status == 200
+        assert await retracted.json() == {"slug": "grok-5", "outcome": "retracted", "retractions_queued": 2}
+        again = await client.delete("/api/stories/grok-5", headers=AUTH)
+        assert again.status == 200
+        assert await again.json() == {"slug": "grok-5", "outcome": "retracted", "retractions_queued": 0}
+
+        gone = await client.get("/api/stories/grok-5")
+        assert gone.status == 410
+        assert await gone.json() == {
+            "error": "withdrawn by the newsroom",
+            "slug": "grok-5",
+            "reason": "Our source withdrew the claim.",
+        }
+        listed = (await (await client.get("/api/stories", params={"limit": "100"})).json())["stories"]
+        assert listed and "grok-5" not in [s["slug"] for s in listed]
+        tagged = (await (await client.get("/api/stories", params={"tag": "xAI"})).json())["stories"]
+        assert "grok-5" not in [s["slug"] for s in tagged]
+
+        # The report is the newsroom's: it names the chats.
+        anonymous = await client.get("/api/stories/grok-5/deliveries")
+        assert anonymous.status == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer ")
+        assert "reader-" not in await anonymous.text()
+        await drain(core, worker)
+        assert screens.shown == {"reader-1002": screens.shown["reader-1002"]}  # the other push is down
+        report = await (await client.get("/api/stories/grok-5/deliveries", headers=AUTH)).json()
+        assert report["total"] == 2 and report["by_status"] == counts(sent=2)
+        assert report["corrections"] == counts(sent=2)
+        assert report["retractions"] == counts(sent=1, skipped=1)
+        assert report["retracted_at"].endswith("Z") and report["corrected_at"].endswith("Z")
+        (failure,) = report["failures"]
+        assert {k: v for k, v in failure.items() if k != "attempts"} == {
+            "platform": "console",
+            "chat_id": "reader-1002",
+            "status": "skipped",
+            "error": "message to delete not found",
+            "kind": "delete",
+        }
+
+        metrics = await (await client.get("/metrics")).text()
+    # Sends count as deliveries (and are timed); their edits and deletes as changes.
+    assert 'explainer_deliveries_total{outcome="sent",platform="console"} 2.0' in metrics
+    assert 'explainer_delivery_latency_seconds_count{platform="console"} 2.0' in metrics
+    assert 'explainer_delivery_changes_total{kind="edit",outcome="sent",platform="console"} 2.0' in metrics
+    assert 'explainer_delivery_changes_total{kind="delete",outcome="sent",platform="console"} 1.0' in metrics
+    assert 'explainer_delivery_changes_total{kind="delete",outcome="vanished",platform="console"} 1.0' in metrics
+    assert "reader-" not in metrics  # no chat ids
+
+
+async def test_a_retraction_cancels_the_pushes_not_yet_sent(core: Core) -> None:
+    await subscribe(core, "c1", "xAI")
+    async with serving(core) as client:
+        assert (await client.post("/api/stories", json=story(slug="grok-5"), headers=AUTH)).status == 201
+        # No body at all: a retraction without a reason.
+        retracted = await client.delete("/api/stories/grok-5", headers=AUTH)
+        assert await retracted.json() == {"slug": "grok-5", "outcome": "retracted", "retractions_queued": 0}
+        gone = await client.get("/api/stories/grok-5")
+        assert gone.status == 410 and (await gone.json())["reason"] is None
+        report = await (await client.get("/api/stories/grok-5/deliveries", headers=AUTH)).json()
+        assert report["by_status"] == counts(cancelled=1) and report["failures"] == []
+        assert report["retractions"] == counts()
+
+        # Its slug published again is a new story, pushed anew.
+        republished = await client.post("/api/stories", json=story(slug="grok-5"), headers=AUTH)
+        assert republished.status == 201 and (await republished.json())["deliveries_queued"] == 1
+        assert (await client.get("/api/stories/grok-5")).status == 200
+
+
+# (what is sent, the path's slug, headers, the status, the field a 422 names)
+REFUSED_RETRACTIONS: list[tuple[str, Any, str, dict[str, str], int, str | None]] = [
+    ("no token", None, "grok-5", {}, 401, None),
+    ("wrong token", None, "grok-5", {"Authorization": "Bearer not-the-token"}, 401, None),
+    ("another scheme", None, "grok-5", {"Authorization": f"Basic {TOKEN}"}, 401, None),
+    ("no token, with a reason", {"reason": "x"}, "grok-5", {}, 401, None),
+    ("unknown slug", None, "no-such-story", AUTH, 404, None),
+    ("not a slug", None, "Not%20A%20Slug", AUTH, 404, None),
+    ("malformed JSON", b'{"reason": ', "grok-5", AUTH, 400, None),
+    ("NaN is not JSON", b'{"reason": NaN}', "grok-5", AUTH, 400, None),
+    ("not UTF-8", b'{"reason": "\xff"}', "grok-5", AUTH, 400, None),
+    ("an array", ["wrong"], "grok-5", AUTH, 422, "retraction"),
+    ("a string", "wrong", "grok-5", AUTH, 422, "retraction"),
+    ("a number for a reason", {"reason": 5}, "grok-5", AUTH, 422, "reason"),
+    ("a list for a reason", {"reason": ["wrong"]}, "grok-5", AUTH, 422, "reason"),
+    ("an over-long reason", {"reason": "x" * 501}, "grok-5", AUTH, 422, "reason"),
+    ("NUL in the reason", {"reason": "a\u0000b"}, "grok-5", AUTH, 422, "reason"),
+    ("a lone surrogate", b'{"reason": "a\\ud800b"}', "grok-5", AUTH, 422, "reason"),
+    ("unknown key", {"reason": "wrong", "why": "x"}, "grok-5", AUTH, 422, "why"),
+]
+
+
+async def test_every_refused_retraction_writes_nothing(core: Core) -> None:
+    await subscribe(core, "c1", "xAI")
+    async with serving(core) as client:
+        assert (await client.post("/api/stories", json=story(slug="grok-5"), headers=AUTH)).status == 201
+        await client.post("/api/stories", json=story(slug="grok-5", title="Grok 5 is out"), headers=AUTH)
+        async with core.sessions.begin() as session:  # the push went out: a retraction would delete it
+            await session.execute(update(Delivery).values(status="sent", message_ids=("7",)))
+
+        async def rows() -> list[tuple[Any, ...]]:
+            async with core.sessions() as session:
+                deliveries = (await session.execute(select(Delivery.id, Delivery.kind, Delivery.status))).all()
+                stories = (await session.execute(select(Story.slug, Story.retracted_at))).all()
+            return sorted(map(tuple, deliveries)) + sorted(map(tuple, stories))
+
+        before = await rows()
+        for name, payload, slug, headers, status, field in REFUSED_RETRACTIONS:
+            path = f"/api/stories/{slug}"
+            if isinstance(payload, bytes):
+                answer = await client.delete(
+                    path, data=payload, headers={**headers, "Content-Type": "application/json"}
+                )
+            elif payload is None:
+                answer = await client.delete(path, headers=headers)
+            else:
+                answer = await client.delete(path, json=payload, headers=headers)
+            assert answer.status == status, name
+            assert answer.content_type == "application/json", name
+            body = await answer.json()
+            assert body["error"], name
+            if status == 401:
+                assert answer.headers["WWW-Authenticate"].startswith("Bearer "), name
+            if status == 404:
+                assert body["slug"] == slug.replace("%20", " "), name
+            if status == 422:
+                assert body["field"] == field, (name, body)
+                assert body["problem"] and body["error"] == f"{field}: {body['problem']}", name
+        big = json.dumps({"reason": "x" * (1024 * 1024)}).encode()
+        answer = await client.delete(
+            "/api/stories/grok-5", data=big, headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert answer.status == 413
+        assert await rows() == before, "a refused retraction wrote rows"
+        assert (await client.get("/api/stories/grok-5")).status == 200
+
+        # At the limit, and with the token, it goes through.
+        fine = await client.delete("/api/stories/grok-5", json={"reason": "x" * 500}, headers=AUTH)
+        assert await fine.json() == {"slug": "grok-5", "outcome": "retracted", "retractions_queued": 1}
+        assert (await (await client.get("/api/stories/grok-5")).json())["reason"] == "x" * 500
 
 
 # ----- the read routes ------------------------------------------------------------
@@ -276,7 +548,7 @@ async def test_one_story_with_body_tags_and_glossary(core: Core) -> None:
         for slug in ("no-such-story", "Not%20A%20Slug", "x" * 80):
             missing = await client.get(f"/api/stories/{slug}")
             assert missing.status == 404 and "error" in await missing.json()
-            assert (await client.get(f"/api/stories/{slug}/deliveries")).status == 404
+            assert (await client.get(f"/api/stories/{slug}/deliveries", headers=AUTH)).status == 404
         # Unknown paths and methods under /api/ answer in JSON too.
         assert (await client.get("/api/nothing")).content_type == "application/json"
         assert (await client.delete("/api/stories")).status == 405
@@ -371,18 +643,25 @@ async def test_metrics_in_prometheus_text_format(core: Core) -> None:
 
 
 def test_delivery_outcomes_count_by_kind_and_time_the_sent() -> None:
-    from content.delivery.outcomes import RateLimited, Sent
-
     metrics = Metrics()
     queued = datetime.now(UTC) - timedelta(seconds=3)
     metrics.delivery_outcome("telegram", Sent(("42",)), queued)
     metrics.delivery_outcome("telegram", RateLimited(1.0), queued)
+    # Edits and deletes are changes to pushes, not pushes: counted apart, and not timed.
+    metrics.delivery_outcome("telegram", Sent(("42",)), queued, JobKind.EDIT)
+    metrics.delivery_outcome("telegram", RateLimited(1.0), queued, JobKind.EDIT)
+    metrics.delivery_outcome("telegram", Sent(()), queued, JobKind.DELETE)
+    metrics.delivery_outcome("telegram", Vanished("message to delete not found"), queued, JobKind.DELETE)
     text = metrics.exposition()[0].decode()
     assert 'explainer_deliveries_total{outcome="sent",platform="telegram"} 1.0' in text
     assert 'explainer_deliveries_total{outcome="rate_limited",platform="telegram"} 1.0' in text
     assert 'explainer_delivery_latency_seconds_count{platform="telegram"} 1.0' in text
     assert 'explainer_delivery_latency_seconds_bucket{le="2.5",platform="telegram"} 0.0' in text
     assert 'explainer_delivery_latency_seconds_bucket{le="5.0",platform="telegram"} 1.0' in text
+    assert 'explainer_delivery_changes_total{kind="edit",outcome="sent",platform="telegram"} 1.0' in text
+    assert 'explainer_delivery_changes_total{kind="edit",outcome="rate_limited",platform="telegram"} 1.0' in text
+    assert 'explainer_delivery_changes_total{kind="delete",outcome="sent",platform="telegram"} 1.0' in text
+    assert 'explainer_delivery_changes_total{kind="delete",outcome="vanished",platform="telegram"} 1.0' in text
 
 
 # ----- the OpenAPI document --------------------------------------------------------
@@ -475,10 +754,53 @@ async def test_the_server_does_what_its_openapi_document_says(core: Core) -> Non
             "/metrics",
         }
         assert document["paths"]["/api/stories"]["post"]["security"] == [{"bearer": []}]
+        assert document["paths"]["/api/stories/{slug}"]["delete"]["security"] == [{"bearer": []}]
+        assert document["paths"]["/api/stories/{slug}/deliveries"]["get"]["security"] == [{"bearer": []}]
         # schemathesis speaks HTTP synchronously: from a thread, to the server on this loop.
         base_url = str(client.make_url("")).rstrip("/")
         calls = await asyncio.wait_for(asyncio.to_thread(_schemathesis, base_url, 40), timeout=120)
     assert calls > 100
+
+
+NEEDS_TOKEN = {
+    ("post", "/api/stories"),
+    ("delete", "/api/stories/{slug}"),
+    ("get", "/api/stories/{slug}/deliveries"),
+}
+
+
+async def test_the_openapi_document_says_which_routes_need_the_token(core: Core) -> None:
+    document = openapi_document()
+    operations = {
+        (method, path): operation for path, item in document["paths"].items() for method, operation in item.items()
+    }
+    secured = {key for key, operation in operations.items() if operation.get("security")}
+    assert secured == NEEDS_TOKEN
+    for method, path in NEEDS_TOKEN:
+        responses = operations[method, path]["responses"]
+        assert {"401", "403"} <= set(responses), (method, path)
+        assert f"{method.upper()} {path}" in document["info"]["description"]
+    assert "/metrics" in document["info"]["description"] and "no chat ids" in document["info"]["description"]
+    assert "410" in operations["get", "/api/stories/{slug}"]["responses"]
+    published = document["components"]["schemas"]["Published"]["properties"]
+    assert "corrections_queued" in published
+    report = document["components"]["schemas"]["Deliveries"]
+    assert {"corrections", "retractions", "corrected_at", "retracted_at"} <= set(report["required"])
+    assert "kind" in report["properties"]["failures"]["items"]["required"]
+
+    # Every route the app serves is documented, and no other; those that need the token refuse without it.
+    app = build_http_app(core)
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    }
+    assert served == set(operations)
+    async with serving(core) as client:
+        for method, path in NEEDS_TOKEN:
+            answer = await client.request(method, path.replace("{slug}", "what-is-a-context-window"))
+            assert answer.status == 401, (method, path)
+    assert await core.catalog.withdrawal("what-is-a-context-window") is None
 
 
 class DatabaseAway(Reports):

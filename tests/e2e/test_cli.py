@@ -161,3 +161,62 @@ def test_publish_command_queues_pushes_once(env: dict[str, str], tmp_path: Path)
     (tmp_path / "bad.md").write_text("---\ntitle: x\n---\n")
     refused = run(["publish", str(tmp_path / "bad.md")], env, cwd=tmp_path)
     assert refused.returncode == 1 and "bad.md: summary: missing" in refused.stderr
+
+
+def _mark_sent(database_url: str) -> None:
+    """What a worker records once the pushes went out (the command line sends none itself)."""
+    import asyncio
+
+    from sqlalchemy import update
+
+    from content.models import Delivery
+    from tests.conftest import settings_for
+
+    async def mark() -> None:
+        from bot.composition import build_core
+
+        core = build_core(settings_for(database_url))
+        try:
+            async with core.sessions.begin() as session:
+                await session.execute(update(Delivery).values(status="sent", message_ids=("1",)))
+        finally:
+            await core.close()
+
+    asyncio.run(mark())
+
+
+def test_retract_takes_down_what_went_out_and_cancels_the_rest(
+    env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    assert run(["console"], env, "/subscribe xAI\n", cwd=tmp_path).returncode == 0
+    story = tmp_path / "scoop.md"
+    front = "---\nslug: a-scoop-on-xai\ntitle: {title}\nsummary: Short.\ncategory: AI\npublished_at: 2026-11-27T08:00:00Z\ntags: [xAI]\n"
+    story.write_text(front.format(title="A scoop on xAI") + "---\nLead.\n")
+    assert "created   a-scoop-on-xai: 1 deliveries queued" in run(["publish", str(story)], env, cwd=tmp_path).stdout
+    _mark_sent(database_url)
+
+    story.write_text(
+        front.format(title="A smaller scoop on xAI") + "correction: The headline overstated it.\n---\nLead.\n"
+    )
+    corrected = run(["publish", str(story)], env, cwd=tmp_path)
+    assert corrected.returncode == 0, corrected.stderr
+    assert "updated   a-scoop-on-xai: 0 deliveries queued, 1 pushes to correct" in corrected.stdout
+
+    # The push went out (one to take down); its edit had not (cancelled).
+    retracted = run(["retract", "a-scoop-on-xai", "--reason", "The source withdrew it."], env, cwd=tmp_path)
+    assert retracted.returncode == 0, retracted.stderr
+    assert retracted.stdout.strip() == "retracted a-scoop-on-xai: 1 pushes to take down, 1 not yet sent cancelled"
+    again = run(["retract", "a-scoop-on-xai"], env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == (
+        "a-scoop-on-xai was already withdrawn: 0 pushes to take down, 0 not yet sent cancelled"
+    )
+    latest = run(["console"], env, "/latest\n/story a-scoop-on-xai\n", cwd=tmp_path)
+    assert "Read more" in latest.stdout and "A smaller scoop on xAI" not in latest.stdout
+    assert "withdrawn by the newsroom" in latest.stdout
+
+    unknown = run(["retract", "no-such-story"], env, cwd=tmp_path)
+    assert unknown.returncode == 1 and unknown.stdout == ""
+    assert unknown.stderr.strip().splitlines()[-1] == "explainer-bot: no story with slug 'no-such-story'"
+    too_long = run(["retract", "a-scoop-on-xai", "--reason", "x" * 501], env, cwd=tmp_path)
+    assert too_long.returncode == 2 and "longer than 500 characters" in too_long.stderr
