@@ -11,20 +11,18 @@ from pathlib import Path
 from bot.composition import Core, build_core
 from bot.roles import ALL_ROLES, Role
 from bot.settings import SettingsError, load_settings, retired_settings
-from content.errors import ConfigurationError
-from content.publishing.publisher import RETRACTION_REASON_MAX
+from content.errors import ConfigurationError, StoryFileError
+from content.stories.drafts import RETRACTION_REASON_MAX, retraction_reason
 from content.stories.writer import SaveOutcome
 
 
-def _reason(text: str) -> str:
-    # Arguments that are not UTF-8 reach Python as lone surrogates, which no database stores.
+def _reason(text: str) -> str | None:
+    # Checked before anything starts, by the core's rule: arguments that are
+    # not UTF-8 reach Python as lone surrogates, which it refuses.
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise argparse.ArgumentTypeError("is not valid UTF-8 text") from None
-    if len(text.strip()) > RETRACTION_REASON_MAX:
-        raise argparse.ArgumentTypeError(f"is longer than {RETRACTION_REASON_MAX} characters")
-    return text
+        return retraction_reason(text, "--reason")
+    except StoryFileError as error:
+        raise argparse.ArgumentTypeError(error.problem) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,14 +78,12 @@ async def _import(core: Core, paths: list[Path], publish: bool = False) -> int:
 
 async def _retract(core: Core, slug: str, reason: str | None) -> int:
     await core.prepare(seed=False)
-    # Asked first only to word the answer: retracting again changes nothing.
-    already = await core.catalog.withdrawal(slug) is not None
     retracted = await core.publisher.retract(slug, reason)
     if retracted is None:
         print(f"explainer-bot: no story with slug {slug!r}", file=sys.stderr)
         return 1
     counts = f"{retracted.retractions_queued} pushes to take down, {retracted.cancelled} not yet sent cancelled"
-    print(f"{slug} was already withdrawn: {counts}" if already else f"retracted {slug}: {counts}")
+    print(f"{slug} was already withdrawn: {counts}" if retracted.already else f"retracted {slug}: {counts}")
     return 0
 
 

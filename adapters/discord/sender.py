@@ -21,6 +21,8 @@ UNKNOWN_MESSAGE = 10008  # Discord's JSON error code for a message that is gone
 
 def outcome_of(exc: discord.HTTPException | aiohttp.ClientError | TimeoutError) -> Outcome:
     """What a Discord error says about the job: the pace, the channel, the message, or the network."""
+    if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:  # a member (or a moderator) deleted it
+        return Vanished("Discord: the message to change is gone (10008 Unknown Message)")
     if isinstance(exc, (discord.Forbidden, discord.NotFound)):
         return Refused(f"Discord: {exc.text or exc.status} ({exc.code})")
     if isinstance(exc, discord.HTTPException):
@@ -85,10 +87,6 @@ class DiscordSender:
                 shown.append(str((await channel.send(**self._fields(outs[index]))).id))
             for message_id in change.drop:
                 await self._delete_one(channel, message_id)
-        except discord.NotFound as exc:
-            if exc.code == UNKNOWN_MESSAGE:  # a member (or a moderator) deleted it
-                return Vanished("Discord: the message to edit is gone (10008 Unknown Message)")
-            return outcome_of(exc)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             return outcome_of(exc)
         return Sent(tuple(shown))

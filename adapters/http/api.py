@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,8 +27,8 @@ from content.delivery.reports import DeliveryReport, Reports
 from content.delivery.status import DeliveryStatus
 from content.errors import StoryFileError
 from content.keys import is_slug
-from content.publishing.publisher import RETRACTION_REASON_MAX, Publisher
-from content.stories.drafts import FIELDS, StoryDraft, story_from_mapping
+from content.publishing.publisher import Publisher
+from content.stories.drafts import FIELDS, StoryDraft, retraction_reason, story_from_mapping
 from content.stories.views import StoryDetail, StoryView
 from content.stories.writer import SaveOutcome
 
@@ -40,8 +39,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 API_FIELDS = (*FIELDS, "body")
 RETRACTION_FIELDS = ("reason",)
 WITHDRAWN = "withdrawn by the newsroom"
-# No database stores a NUL, and a lone surrogate cannot be encoded for one.
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 REALM = "explainer-bot"
 
 
@@ -157,17 +154,10 @@ def validate_retraction(raw: bytes) -> str | None:
     for key in data:
         if key not in RETRACTION_FIELDS:
             raise invalid(key[:80], f"unknown key (allowed: {', '.join(RETRACTION_FIELDS)})")
-    reason = data.get("reason")
-    if reason is None:
-        return None
-    if not isinstance(reason, str):
-        raise invalid("reason", "must be text")
-    if _UNSTORABLE.search(reason):
-        raise invalid("reason", "contains a NUL or an invalid (surrogate) character")
-    reason = reason.strip()
-    if len(reason) > RETRACTION_REASON_MAX:
-        raise invalid("reason", f"too long: at most {RETRACTION_REASON_MAX} characters")
-    return reason or None
+    try:
+        return retraction_reason(data.get("reason"), "request")
+    except StoryFileError as error:
+        raise invalid(error.field, error.problem) from None
 
 
 # ----- the routes -----------------------------------------------------------

@@ -11,8 +11,7 @@ from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT, WITHDRAWN
 from content.delivery.health import PlatformState
 from content.delivery.status import NOT_SENT, DeliveryStatus, JobKind
 from content.keys import SLUG_MAX, SLUG_PATTERN
-from content.publishing.publisher import RETRACTION_REASON_MAX
-from content.stories.drafts import CORRECTION_MAX, SUMMARY_MAX_WORDS
+from content.stories.drafts import CORRECTION_MAX, RETRACTION_REASON_MAX, SUMMARY_MAX_WORDS
 from content.stories.writer import SaveOutcome
 
 JSON = "application/json"

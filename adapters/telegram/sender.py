@@ -60,6 +60,8 @@ def outcome_of(exc: TelegramError) -> Outcome:
     if isinstance(exc, BadRequest):
         if any(marker in exc.message.lower() for marker in _GONE):
             return Refused(f"Telegram: {exc.message}")
+        if any(marker in exc.message.lower() for marker in _VANISHED):
+            return Vanished(f"Telegram: {exc.message}")
         return Failed(f"Telegram refused the message: {exc.message}", transient=False)
     if isinstance(exc, NetworkError):  # 5xx, timeouts, refused and reset connections
         # Without the page python-telegram-bot quotes when the answer was not JSON (nginx's HTML).
@@ -140,10 +142,6 @@ class TelegramSender:
                 shown.append(await self._post(target, parts[index]))
             for message_id in change.drop:
                 await self._remove_part(target, message_id)
-        except BadRequest as exc:
-            if any(marker in exc.message.lower() for marker in _VANISHED):
-                return Vanished(f"Telegram: {exc.message}")
-            return outcome_of(exc)
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(tuple(shown))
@@ -191,10 +189,6 @@ class TelegramSender:
                     fields = {"text": shown, "parse_mode": ParseMode.HTML.value} if i == 0 else {"text": EMPTIED}
                     # No reply_markup: an edit without one takes the buttons off.
                     await self._edit_part(target, message_id, urlencode(fields).encode())
-        except BadRequest as exc:
-            if any(marker in exc.message.lower() for marker in _VANISHED):
-                return Vanished(f"Telegram: {exc.message}")
-            return outcome_of(exc)
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(tuple(kept))

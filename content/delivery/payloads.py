@@ -19,8 +19,9 @@ class Payloads:
 
     async def message(self, kind: JobKind, story_id: int) -> Message | None:
         """The message a job of `story_id` shows; None when it is no longer
-        wanted: a send or an edit of a story withdrawn, a delete of one that
-        is not (it was published again under its slug)."""
+        wanted: a send or an edit of a story withdrawn. A withdrawn story
+        stays withdrawn (its slug published again is another story), so a
+        delete always has its notice."""
         if kind is JobKind.DELETE:
             withdrawal = await self._catalog.withdrawn(story_id)
             return withdrawal_notice(withdrawal.reason) if withdrawal is not None else None

@@ -352,8 +352,7 @@ class DeliveryWorker:
         if job.kind in WITH_MESSAGE:
             message = await self._message(job.kind, job.story_id)
             if message is None:
-                why = "the story was published again" if job.kind is JobKind.DELETE else "the story was withdrawn"
-                await self.queue.cancelled(job, why)
+                await self.queue.cancelled(job, "the story was withdrawn")
                 return
         if job.kind is not JobKind.SEND and not job.target.message_ids:
             await self.queue.skipped(job, "nothing of the story is in this chat to change")

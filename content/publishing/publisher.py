@@ -25,13 +25,12 @@ from content.delivery.status import JobKind
 from content.dialect import is_postgres
 from content.models import Story, utcnow
 from content.publishing.fanout import queue_fanout
-from content.stories.drafts import StoryDraft
+from content.stories.drafts import StoryDraft, retraction_reason
 from content.stories.writer import SaveOutcome, StoryWriter
 
 log = logging.getLogger(__name__)
 
 CORRECTION_PUSH_HOURS = 24.0
-RETRACTION_REASON_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,7 @@ class Retracted:
     story_id: int
     retractions_queued: int  # deletes of pushes already out (or on their way)
     cancelled: int  # sends and edits that had not gone out
+    already: bool = False  # it had been withdrawn before: nothing was done
 
 
 class Publisher:
@@ -100,15 +100,15 @@ class Publisher:
 
     async def retract(self, slug: str, reason: str | None = None) -> Retracted | None:
         """Withdraws the story with `slug`; None when there is none. A story
-        already withdrawn answers with nothing queued."""
-        if reason is not None:
-            reason = " ".join(reason.split())[:RETRACTION_REASON_MAX] or None
+        already withdrawn answers with nothing queued. A reason that breaks
+        the rules (`retraction_reason`) raises StoryFileError, writing nothing."""
+        reason = retraction_reason(reason, "retraction")
         async with self._sessions.begin() as session:
             story = (await session.execute(select(Story.id, Story.retracted_at).where(Story.slug == slug))).first()
             if story is None:
                 return None
             if story.retracted_at is not None:
-                return Retracted(slug, story.id, 0, 0)
+                return Retracted(slug, story.id, 0, 0, already=True)
             # The story row first: a worker about to send it waits for this
             # commit, then finds it withdrawn and cancels its send.
             await session.execute(

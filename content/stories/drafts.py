@@ -25,6 +25,7 @@ from content.keys import SLUG_MAX, SLUG_PATTERN, key_of, slugify
 
 SUMMARY_MAX_WORDS = 120
 CORRECTION_MAX = 280
+RETRACTION_REASON_MAX = 500
 FIELDS = ("slug", "title", "summary", "category", "published_at", "tags", "url", "terms", "correction")
 
 
@@ -199,6 +200,21 @@ def _unstorable(value: Any, path: str) -> str | None:
             if found:
                 return found
     return None
+
+
+def retraction_reason(value: Any, source: str) -> str | None:
+    """The reason a newsroom gives for withdrawing a story, as readers will see
+    it (one line), or None for no reason; refused as story fields are."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise StoryFileError(source, "reason", "must be text")
+    if _unstorable(value, "reason"):
+        raise StoryFileError(source, "reason", "contains a NUL or an invalid (surrogate) character")
+    reason = " ".join(value.split())
+    if len(reason) > RETRACTION_REASON_MAX:
+        raise StoryFileError(source, "reason", f"is longer than {RETRACTION_REASON_MAX} characters")
+    return reason or None
 
 
 def story_from_mapping(data: Any, source: str) -> StoryDraft:

@@ -182,6 +182,8 @@ async def test_a_retraction_deletes_young_pushes_edits_old_ones_and_cancels_the_
     corrected = await rig.core.publisher.publish(replace(STORY, title="New chip export rules, corrected"))
     assert corrected.corrections_queued == 2
 
+    assert any("chip export" in r.title.lower() for r in await rig.core.commands.inline("chip export"))
+    assert await rig.core.commands.complete("story", "chip-export") != []
     retracted = await rig.core.publisher.retract(STORY.slug, "The rules were not adopted.")
     assert retracted is not None
     assert (retracted.retractions_queued, retracted.cancelled) == (2, 3)  # 2 edits and chat 3's send cancelled
@@ -201,6 +203,10 @@ async def test_a_retraction_deletes_young_pushes_edits_old_ones_and_cancels_the_
     assert "withdrawn by the newsroom" in await ask(rig, f"/story {STORY.slug}")
     assert "The rules were not adopted." in await ask(rig, f"/story {STORY.slug}")
     assert "Nothing found" in await ask(rig, "/search chip export")
+    # Before the retraction both offered it; now neither does.
+    assert not any("chip export" in r.title.lower() for r in await rig.core.commands.inline("chip export"))
+    assert not any("chip export" in r.title.lower() for r in await rig.core.commands.inline(""))
+    assert await rig.core.commands.complete("story", "chip-export") == []
     assert await rig.core.catalog.story(STORY.slug) is None
     again = await rig.core.publisher.retract(STORY.slug)
     assert again is not None and (again.retractions_queued, again.cancelled) == (0, 0)
