@@ -98,6 +98,10 @@ class Message:
     # True for the next page of a list: it takes the place of the message
     # whose button asked for it, where the platform can edit that message.
     replaces_pressed: bool = False
+    # What a place that takes each push as a post of its own needs: the post's
+    # title, and the labels it may be filed under (the story's tags, by name).
+    title: str | None = None
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from content.chats.ref import ChatKind
+from content.chats.ref import ChatKind, PlaceForm
 from content.delivery.status import DeliveryStatus, JobKind
 
 
@@ -204,6 +204,12 @@ class Chat(Base):
     # pushed to and can be closed. Not NULL, so that the unique key holds.
     thread_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     title: Mapped[str | None] = mapped_column(String(256))
+    # How pushes land there (content.chats.ref.PlaceForm), and whether each
+    # is republished to the places following this one (an announcement channel's).
+    form: Mapped[PlaceForm] = mapped_column(
+        EnumText(PlaceForm), default=PlaceForm.MESSAGES, server_default=PlaceForm.MESSAGES.value
+    )
+    republish: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

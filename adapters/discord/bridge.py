@@ -16,7 +16,7 @@ import discord
 
 from adapters.discord.render import Outgoing, render
 from content.chats.access import Lack, Missing, NoPlace, Place, Problem
-from content.chats.ref import ChatKind, ChatRef
+from content.chats.ref import ChatKind, ChatRef, PlaceForm
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
 from content.messages import Reply
@@ -36,18 +36,38 @@ def chat_of(
     # a thread is no GuildChannel in discord.py, yet its members are not one user.
     if in_guild or isinstance(channel, discord.abc.GuildChannel):
         name = getattr(channel, "name", None)
+        title = f"#{name}" if name else None
+        parent = getattr(channel, "parent_id", None)
+        if isinstance(channel, (discord.Thread, discord.app_commands.AppCommandThread)) and parent:
+            # A thread is a place within its channel: pushes go into it, and it can go alone.
+            return ChatRef(PLATFORM, str(parent), ChatKind.GROUP, title, str(channel.id))
         return ChatRef(
-            PLATFORM, str(getattr(channel, "id", None) or channel_id), ChatKind.GROUP, f"#{name}" if name else None
+            PLATFORM, str(getattr(channel, "id", None) or channel_id), ChatKind.GROUP, title, form=form_of(channel)
         )
     return ChatRef(PLATFORM, str(channel_id or getattr(channel, "id", 0)), ChatKind.PRIVATE)
 
 
-def place_of(interaction: discord.Interaction, channel: discord.abc.GuildChannel) -> Place | NoPlace:
+def form_of(channel: object) -> PlaceForm:
+    """How pushes land in a channel: as forum posts, as announcements that can
+    be crossposted, or as plain messages."""
+    kind = getattr(channel, "type", None)
+    if kind is discord.ChannelType.forum:
+        return PlaceForm.POSTS
+    if kind is discord.ChannelType.news:
+        return PlaceForm.ANNOUNCEMENTS
+    return PlaceForm.MESSAGES
+
+
+# The channels a subscription may name: where the bot can post a push.
+PLACE_CHANNELS = (discord.TextChannel, discord.ForumChannel, discord.Thread)
+
+
+def place_of(interaction: discord.Interaction, channel: discord.abc.GuildChannel | discord.Thread) -> Place | NoPlace:
     """A channel given as an option, and what Discord says of it, for the core to decide on."""
     named = f"#{channel.name}"
     if interaction.guild is None or getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild.id:
         return NoPlace(Problem.OTHER_SERVER, named)
-    if not isinstance(channel, discord.TextChannel):
+    if not isinstance(channel, PLACE_CHANNELS):
         return NoPlace(Problem.WRONG_KIND, named)
     user = interaction.user
 
@@ -55,20 +75,24 @@ def place_of(interaction: discord.Interaction, channel: discord.abc.GuildChannel
         return isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels
 
     async def bot_lacks() -> Missing | None:
-        return missing_bot_rights(channel)
+        return missing_bot_rights(channel, channel.permissions_for(channel.guild.me))
 
     ref = chat_of(channel, channel.id, in_guild=True)
     return Place(ref, named, caller_is_admin, bot_lacks, admin_right="Manage Channels")
 
 
-def missing_bot_rights(channel: discord.abc.GuildChannel) -> Missing | None:
-    rights = channel.permissions_for(channel.guild.me)
-    for needed, name in (
-        ("view_channel", "View Channel"),
-        ("send_messages", "Send Messages"),
-        ("embed_links", "Embed Links"),
-    ):
-        if not getattr(rights, needed):
+def missing_bot_rights(channel: object, rights: discord.Permissions) -> Missing | None:
+    """The first permission the bot lacks to push into `channel`, by Discord's
+    name of it: a thread takes Send Messages in Threads, a forum takes posts
+    (Send Messages, which Discord shows as Create Posts there)."""
+    if isinstance(channel, (discord.Thread, discord.app_commands.AppCommandThread)):
+        needed = (("view_channel", "View Channel"), ("send_messages_in_threads", "Send Messages in Threads"))
+    elif getattr(channel, "type", None) is discord.ChannelType.forum:
+        needed = (("view_channel", "View Channel"), ("send_messages", "Send Messages and Create Posts"))
+    else:
+        needed = (("view_channel", "View Channel"), ("send_messages", "Send Messages"))
+    for right, name in (*needed, ("embed_links", "Embed Links")):
+        if not getattr(rights, right):
             return Missing(Lack.PERMISSION, name)
     return None
 
@@ -82,12 +106,18 @@ class DiscordBridge:
         user = interaction.user
         if ref.kind is ChatKind.PRIVATE:
             return Caller(ref, str(user.id))
-        return Caller(ref, str(user.id), is_admin=bool(interaction.permissions.manage_channels))
+        channel, rights = interaction.channel, interaction.app_permissions
+
+        async def bot_lacks() -> Missing | None:
+            # Discord says with each interaction what the bot may do where it was used.
+            return missing_bot_rights(channel, rights)
+
+        return Caller(ref, str(user.id), is_admin=bool(interaction.permissions.manage_channels), bot_lacks=bot_lacks)
 
     async def run(self, interaction: discord.Interaction, name: str, options: Mapping[str, object]) -> None:
         """A slash command: its typed options go to the core, a channel as the place it names."""
         args = {
-            key: place_of(interaction, value) if isinstance(value, discord.abc.GuildChannel) else value
+            key: place_of(interaction, _resolved(value)) if _is_channel(value) else value
             for key, value in options.items()
         }
         await self._answer(interaction, self.commands.command(self._caller(interaction), name, args))
@@ -145,6 +175,26 @@ class DiscordBridge:
             await interaction.response.send_message(**kwargs)
         else:
             await interaction.followup.send(**kwargs)
+
+
+def _is_channel(value: object) -> bool:
+    return isinstance(
+        value,
+        (
+            discord.abc.GuildChannel,
+            discord.Thread,
+            discord.app_commands.AppCommandChannel,
+            discord.app_commands.AppCommandThread,
+        ),
+    )
+
+
+def _resolved(value: Any) -> Any:
+    """The cached channel behind an option's partial one, where the cache has it
+    (a thread the gateway has not announced may not be)."""
+    if isinstance(value, (discord.app_commands.AppCommandChannel, discord.app_commands.AppCommandThread)):
+        return value.resolve() or value
+    return value
 
 
 def view_of(out: Outgoing) -> discord.ui.View | None:

@@ -7,7 +7,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import discord
 from discord import app_commands
@@ -18,6 +18,12 @@ from content.commands.registry import COMMANDS
 from content.commands.spec import ArgKind, Argument, CommandSpec, Completion
 
 log = logging.getLogger(__name__)
+
+
+# A 429 asking for a longer wait than this raises discord.RateLimited instead
+# of holding the request: the caller decides (an hourly crosspost limit is
+# not worth a push waiting for).
+MAX_RATELIMIT_WAIT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class ExplainerClient(discord.AutoShardedClient):
             "intents": intents,
             "allowed_mentions": NO_PINGS,
             "guild_ready_timeout": config.guild_ready_timeout,
+            "max_ratelimit_timeout": MAX_RATELIMIT_WAIT,
         }
         if config.shard_count is not None:
             options["shard_count"] = config.shard_count
@@ -108,7 +115,10 @@ def _option_type(argument: Argument) -> object:
     if argument.kind is ArgKind.COUNT:
         return app_commands.Range[int, argument.minimum, argument.maximum]
     if argument.kind is ArgKind.PLACE:
-        return discord.TextChannel
+        # Text and announcement channels, forums and threads: every place a push can land.
+        return Union[discord.TextChannel, discord.ForumChannel, discord.Thread]  # noqa: UP007
+    if argument.kind is ArgKind.SWITCH:
+        return bool
     return str
 
 

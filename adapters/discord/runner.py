@@ -9,7 +9,7 @@ import discord
 import yarl
 
 from adapters.discord.bridge import DiscordBridge
-from adapters.discord.client import DiscordConfig, ExplainerClient
+from adapters.discord.client import MAX_RATELIMIT_WAIT, DiscordConfig, ExplainerClient
 from adapters.discord.sender import DiscordSender
 from content.errors import ConfigurationError
 
@@ -74,7 +74,11 @@ class DiscordRunner:
 def build_runner(config: DiscordConfig, bridge: DiscordBridge, *, gateway: bool = True) -> DiscordRunner:
     # Without the gateway a plain client: ExplainerClient syncs slash commands
     # when it logs in, which is the interactions process's business.
-    client = ExplainerClient(config, bridge) if gateway else discord.Client(intents=discord.Intents.none())
+    client = (
+        ExplainerClient(config, bridge)
+        if gateway
+        else discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+    )
     return DiscordRunner(config, client, gateway=gateway)
 
 

@@ -1,28 +1,60 @@
-"""Pushes to Discord channels and DMs (sent, edited in place, deleted), with
-Discord's answers turned into the core's outcomes.
+"""Pushes to Discord channels, threads, forums and DMs (sent, edited in place,
+deleted), with Discord's answers turned into the core's outcomes.
 
-discord.py waits out 429s itself (per route and globally), so a rate limit
-seldom reaches here; when one does, it becomes RateLimited like Telegram's.
+discord.py waits out short 429s itself (per route and globally); a longer
+one raises discord.RateLimited, which becomes RateLimited like Telegram's,
+except for a crosspost: past Discord's hourly limit the push stays in its
+channel, uncrossposted, and says so.
 """
 
 from __future__ import annotations
+
+import logging
+import time
 
 import aiohttp
 import discord
 
 from adapters.discord.bridge import NO_PINGS, view_of
 from adapters.discord.render import Outgoing, render
+from content.chats.ref import PlaceForm
 from content.delivery.outcomes import Failed, Outcome, RateLimited, Refused, Sent, Unavailable, Vanished
 from content.delivery.port import Target, change_parts
+from content.keys import key_of
 from content.messages import Message
 
+log = logging.getLogger(__name__)
+
 UNKNOWN_MESSAGE = 10008  # Discord's JSON error code for a message that is gone
+UNKNOWN_CHANNEL = 10003
+# Discord's limits on a forum post: its name, and the tags applied to it.
+MAX_POST_NAME = 100
+MAX_POST_TAGS = 5
+# How long a forum's tags are trusted before they are fetched again.
+FORUM_TTL = 300.0
+NOT_CROSSPOSTED = (
+    "not crossposted: Discord's limit of about 10 publishes per channel per hour was reached; "
+    "the push is in the channel"
+)
+
+_Errors = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, TimeoutError)
 
 
-def outcome_of(exc: discord.HTTPException | aiohttp.ClientError | TimeoutError) -> Outcome:
-    """What a Discord error says about the job: the pace, the channel, the message, or the network."""
+def outcome_of(exc: Exception, *, in_thread: bool = False, in_post: bool = False) -> Outcome:
+    """What a Discord error says about the job: the pace, the channel, the message, or the network.
+    `in_thread`: the job's place is a thread; `in_post`: it acts on a forum post of its own."""
+    if isinstance(exc, discord.RateLimited):  # a wait longer than the client holds a request for
+        return RateLimited(exc.retry_after)
     if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:  # a member (or a moderator) deleted it
         return Vanished("Discord: the message to change is gone (10008 Unknown Message)")
+    if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_CHANNEL and in_post:
+        # The forum post was deleted: nothing left to change, and the forum goes on.
+        return Vanished("Discord: the forum post is gone (10003 Unknown Channel)")
+    if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_CHANNEL and in_thread:
+        # The thread was deleted: it alone stops getting pushes.
+        return Refused(
+            f"Discord: the thread is gone ({exc.code} {exc.text}); it no longer gets pushes", thread_only=True
+        )
     if isinstance(exc, (discord.Forbidden, discord.NotFound)):
         return Refused(f"Discord: {exc.text or exc.status} ({exc.code})")
     if isinstance(exc, discord.HTTPException):
@@ -34,12 +66,36 @@ def outcome_of(exc: discord.HTTPException | aiohttp.ClientError | TimeoutError) 
     return Unavailable(f"Discord unreachable: {exc!r}")
 
 
+def post_tags(forum: discord.ForumChannel, labels: tuple[str, ...]) -> list[discord.ForumTag]:
+    """The forum's tags whose names are the story's tags by the core's tag key,
+    at most Discord's five; where the forum requires a tag and none matches,
+    its first one."""
+    wanted = {key_of(label) for label in labels}
+    tags = [tag for tag in forum.available_tags if key_of(tag.name) in wanted][:MAX_POST_TAGS]
+    if not tags and forum.flags.require_tag and forum.available_tags:
+        log.info(
+            "forum %s requires a tag and none matches %s: applying its first, %r",
+            forum.id,
+            ", ".join(labels),
+            forum.available_tags[0].name,
+        )
+        tags = [forum.available_tags[0]]
+    return tags
+
+
+def post_name(message: Message) -> str:
+    title = " ".join((message.title or "").split()) or "New story"
+    return title if len(title) <= MAX_POST_NAME else title[: MAX_POST_NAME - 1].rstrip() + "…"
+
+
 class DiscordSender:
     platform = "discord"
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, clock=time.monotonic) -> None:
         self.client = client
         self._rendered: tuple[Message, list[Outgoing]] | None = None
+        self._forums: dict[int, tuple[float, discord.ForumChannel]] = {}
+        self._clock = clock
 
     def _outgoing(self, message: Message) -> list[Outgoing]:
         # A fan-out sends one message to many chats: render it once.
@@ -50,8 +106,22 @@ class DiscordSender:
     def _channel(self, target: Target) -> discord.PartialMessageable:
         # Sending needs only the id: no lookup (a worker process has no
         # gateway cache, and DMs are not cached) costing a request a push.
-        # A thread is a channel of its own.
+        # A thread is a channel of its own, and so is a forum post, whose id
+        # is its first message's.
+        if target.chat.form is PlaceForm.POSTS and target.message_ids:
+            return self.client.get_partial_messageable(int(target.message_ids[0]))
         return self.client.get_partial_messageable(int(target.chat.thread_id or target.chat.chat_id))
+
+    async def _forum(self, forum_id: int) -> discord.ForumChannel:
+        """The forum with its tags, fetched at most every FORUM_TTL seconds."""
+        cached = self._forums.get(forum_id)
+        if cached is not None and self._clock() - cached[0] < FORUM_TTL:
+            return cached[1]
+        forum = await self.client.fetch_channel(forum_id)
+        if not isinstance(forum, discord.ForumChannel):
+            raise discord.InvalidData(f"channel {forum_id} is no forum any more")
+        self._forums[forum_id] = (self._clock(), forum)
+        return forum
 
     @staticmethod
     def _fields(out: Outgoing) -> dict:
@@ -62,15 +132,46 @@ class DiscordSender:
         return fields
 
     async def send(self, target: Target, message: Message) -> Outcome:
+        outs = self._outgoing(message)
         ids: list[str] = []
-        channel = self._channel(target)
+        note: str | None = None
         try:
-            for out in self._outgoing(message):
-                sent = await channel.send(**self._fields(out))
-                ids.append(str(sent.id))
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            return outcome_of(exc)
-        return Sent(tuple(ids))
+            if target.chat.form is PlaceForm.POSTS and target.chat.thread_id is None:
+                forum = await self._forum(int(target.chat.chat_id))
+                post = await forum.create_thread(
+                    name=post_name(message), applied_tags=post_tags(forum, message.labels), **self._fields(outs[0])
+                )
+                ids.append(str(post.message.id))
+                for out in outs[1:]:
+                    ids.append(str((await post.thread.send(**self._fields(out))).id))
+                return Sent(tuple(ids))
+            channel = self._channel(target)
+            sent = []
+            for out in outs:
+                sent.append(await channel.send(**self._fields(out)))
+                ids.append(str(sent[-1].id))
+            if target.republish and target.chat.form is PlaceForm.ANNOUNCEMENTS:
+                note = await self._crosspost(sent)
+        except discord.InvalidData as exc:
+            return Failed(f"Discord: {exc}", transient=False)
+        except _Errors as exc:
+            return outcome_of(exc, in_thread=target.chat.thread_id is not None)
+        return Sent(tuple(ids), note)
+
+    @staticmethod
+    async def _crosspost(sent: list[discord.Message]) -> str | None:
+        """Publishes the push to the servers following the channel; past
+        Discord's hourly limit it stays where it is, noted, not failed."""
+        for part in sent:
+            try:
+                await part.publish()
+            except discord.RateLimited:
+                return NOT_CROSSPOSTED
+            except discord.HTTPException as exc:
+                if exc.status == 429:
+                    return NOT_CROSSPOSTED
+                return f"not crossposted: Discord answered {exc.status} {exc.text}"
+        return None
 
     async def edit(self, target: Target, message: Message) -> Outcome:
         channel = self._channel(target)
@@ -87,8 +188,8 @@ class DiscordSender:
                 shown.append(str((await channel.send(**self._fields(outs[index]))).id))
             for message_id in change.drop:
                 await self._delete_one(channel, message_id)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            return outcome_of(exc)
+        except _Errors as exc:
+            return self._outcome(target, exc)
         return Sent(tuple(shown))
 
     @staticmethod
@@ -105,6 +206,11 @@ class DiscordSender:
         try:
             for message_id in target.message_ids:
                 await self._delete_one(channel, message_id)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            return outcome_of(exc)
+        except _Errors as exc:
+            return self._outcome(target, exc)
         return Sent(())
+
+    @staticmethod
+    def _outcome(target: Target, exc: Exception) -> Outcome:
+        """An edit's or a delete's error, read for where it acted."""
+        return outcome_of(exc, in_thread=target.chat.thread_id is not None, in_post=target.chat.form is PlaceForm.POSTS)

@@ -102,8 +102,13 @@ def report_json(report: DeliveryReport) -> dict[str, Any]:
                 "attempts": push.attempts,
                 "error": push.error,
                 "kind": push.kind.value,
+                "thread_id": push.thread_id,
             }
             for push in report.failures
+        ],
+        "notes": [
+            {"platform": n.platform, "chat_id": n.chat_id, "thread_id": n.thread_id, "note": n.note}
+            for n in report.notes
         ],
         "corrections": counts_json(report.corrections),
         "retractions": counts_json(report.retractions),

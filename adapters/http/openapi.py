@@ -248,6 +248,26 @@ SCHEMAS: dict[str, Any] = {
                         "attempts": {"type": "integer", "minimum": 0},
                         "error": {"type": "string", "nullable": True},
                         "kind": {"type": "string", "enum": [kind.value for kind in JobKind]},
+                        "thread_id": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "The topic or thread within the chat; null for the chat itself. "
+                            "A topic or thread that was deleted or closed stops getting pushes alone.",
+                        },
+                    }
+                ),
+            },
+            "notes": {
+                "type": "array",
+                "maxItems": 100,
+                "description": "Pushes that went out with something otherwise than asked, not failures "
+                "(an announcement not republished past Discord's hourly limit); the oldest 100.",
+                "items": _object(
+                    {
+                        "platform": {"type": "string"},
+                        "chat_id": {"type": "string"},
+                        "thread_id": {"type": "string", "nullable": True},
+                        "note": {"type": "string"},
                     }
                 ),
             },

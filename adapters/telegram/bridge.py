@@ -24,6 +24,9 @@ from telegram import (
     Update,
     User,
 )
+from telegram import (
+    Message as TelegramMessage,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
@@ -53,11 +56,31 @@ _CHANNEL = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{1,16}")
 MAX_REPLY_WAIT = 30.0
 
 
-def chat_ref(chat: Chat | ChatFullInfo) -> ChatRef:
+def chat_ref(chat: Chat | ChatFullInfo, message: TelegramMessage | None = None) -> ChatRef:
+    """The chat, or the forum topic `message` was written in: a place of its own."""
     kinds: dict[str, ChatKind] = {ChatType.PRIVATE: ChatKind.PRIVATE, ChatType.CHANNEL: ChatKind.CHANNEL}
     kind = kinds.get(chat.type, ChatKind.GROUP)
     title = chat.title or " ".join(p for p in (chat.first_name, chat.last_name) if p) or chat.username
-    return ChatRef(PLATFORM, str(chat.id), kind, title)
+    thread = topic_of(chat, message)
+    if thread is None:
+        return ChatRef(PLATFORM, str(chat.id), kind, title)
+    return ChatRef(PLATFORM, str(chat.id), kind, topic_name(message), thread)
+
+
+def topic_of(chat: Chat | ChatFullInfo, message: TelegramMessage | None) -> str | None:
+    """The forum topic a message is in. The General topic is the chat itself:
+    Telegram refuses its thread id for sending, and its messages carry none.
+    A supergroup's reply threads outside forums are no topics either."""
+    if message is None or not getattr(chat, "is_forum", False) or not message.is_topic_message:
+        return None
+    return str(message.message_thread_id) if message.message_thread_id else None
+
+
+def topic_name(message: TelegramMessage | None) -> str | None:
+    """A topic's name, where the message shows it: a message in a topic answers
+    the topic's first (service) message, unless it answers another one."""
+    opened = getattr(getattr(message, "reply_to_message", None), "forum_topic_created", None)
+    return opened.name if opened is not None else None
 
 
 async def is_admin(bot: Bot, chat_id: int | str, user_id: int) -> bool:
@@ -134,8 +157,15 @@ class TelegramBridge:
         self._chats = chats
 
     # ----- who is asking --------------------------------------------------
-    def caller(self, bot: Bot, chat: Chat, user: User | None, sender_chat: Chat | None = None) -> Caller:
-        ref = chat_ref(chat)
+    def caller(
+        self,
+        bot: Bot,
+        chat: Chat,
+        user: User | None,
+        sender_chat: Chat | None = None,
+        message: TelegramMessage | None = None,
+    ) -> Caller:
+        ref = chat_ref(chat, message)
         if chat.type == ChatType.CHANNEL or (sender_chat is not None and sender_chat.id == chat.id):
             # Only admins post in a channel, and a group's anonymous admins post as the group.
             return Caller(ref, f"chat{chat.id}", is_admin=True)
@@ -155,17 +185,18 @@ class TelegramBridge:
         _name, _, addressee = head[1:].partition("@")
         if addressee and addressee.lower() != (context.bot.username or "").lower():
             return  # meant for another bot in this group
-        caller = self.caller(context.bot, chat, update.effective_user, message.sender_chat)
+        caller = self.caller(context.bot, chat, update.effective_user, message.sender_chat, message)
         reply = await self._commands.handle_text(caller, message.text)
-        await self.send(context.bot, chat, reply)
+        await self.send(context.bot, chat, reply, topic_of(chat, message))
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain words in a private chat: looked up as a term."""
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None or not message.text:
             return
-        reply = await self._commands.handle_text(self.caller(context.bot, chat, update.effective_user), message.text)
-        await self.send(context.bot, chat, reply)
+        caller = self.caller(context.bot, chat, update.effective_user, message=message)
+        reply = await self._commands.handle_text(caller, message.text)
+        await self.send(context.bot, chat, reply, topic_of(chat, message))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -176,7 +207,9 @@ class TelegramBridge:
             await query.answer("Open the chat with the bot to use this button.")
             return
         action, argument = parse_callback(query.data)
-        reply = await self._commands.press(self.caller(context.bot, message.chat, query.from_user), action, argument)
+        pressed_in = message if isinstance(message, TelegramMessage) else None
+        caller = self.caller(context.bot, message.chat, query.from_user, message=pressed_in)
+        reply = await self._commands.press(caller, action, argument)
         if not reply.messages:
             await query.answer()
             return
@@ -199,7 +232,7 @@ class TelegramBridge:
                     return
                 except BadRequest as exc:
                     log.info("could not edit the list in place (%s); sending it instead", exc)
-        await self.send(context.bot, message.chat, reply)
+        await self.send(context.bot, message.chat, reply, topic_of(message.chat, pressed_in))
 
     async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.inline_query
@@ -228,34 +261,37 @@ class TelegramBridge:
             await self._chats.reactivate(ref)
 
     # ----- sending --------------------------------------------------------
-    async def send(self, bot: Bot, chat: Chat, reply: Reply) -> None:
+    async def send(self, bot: Bot, chat: Chat, reply: Reply, topic: str | None = None) -> None:
+        """The reply, in the chat and, asked in a forum topic, in that topic."""
         chat_id: int = chat.id
+        thread = int(topic) if topic is not None else None
         for message in reply.messages:
             out = outgoing(message)
             for i, text in enumerate(out.texts):
                 last = i == len(out.texts) - 1
                 try:
-                    await _send_once(bot, chat_id, text, out.markup if last else None, out.preview)
+                    await _send_once(bot, chat_id, thread, text, out.markup if last else None, out.preview)
                 except ChatMigrated as exc:
                     # The group became a supergroup: what it follows moves with it.
                     chat_id = exc.new_chat_id
                     await self._chats.move(chat_ref(chat), str(chat_id))
-                    await _send_once(bot, chat_id, text, out.markup if last else None, out.preview)
+                    await _send_once(bot, chat_id, thread, text, out.markup if last else None, out.preview)
                 except Forbidden as exc:
                     log.info("chat %s refuses messages (%s); deactivating it", chat_id, exc)
                     await self._chats.deactivate(chat_ref(chat))
                     return
 
 
-async def _send_once(bot: Bot, chat_id: int, text: str, markup, preview: bool) -> None:
-    options = LinkPreviewOptions(is_disabled=not preview)
+async def _send_once(bot: Bot, chat_id: int, thread: int | None, text: str, markup, preview: bool) -> None:
+    fields = {
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": markup,
+        "link_preview_options": LinkPreviewOptions(is_disabled=not preview),
+        "message_thread_id": thread,
+    }
     try:
-        await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options
-        )
+        await bot.send_message(chat_id, text, **fields)
     except RetryAfter as exc:
         wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
         await asyncio.sleep(min(float(wait), MAX_REPLY_WAIT))
-        await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=options
-        )
+        await bot.send_message(chat_id, text, **fields)

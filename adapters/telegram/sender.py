@@ -33,6 +33,13 @@ _GONE = (
     "need administrator rights",
     "have no rights to send",
 )
+# A forum topic deleted or closed: that topic is gone for the bot, not its chat
+# (python-telegram-bot shows TOPIC_CLOSED as "Topic_closed").
+_TOPIC_GONE = {
+    "message thread not found": "the topic is gone",
+    "topic_deleted": "the topic is gone",
+    "topic_closed": "the topic was closed",
+}
 # An edit that changes nothing: the message already shows what it should.
 _NOT_MODIFIED = "message is not modified"
 # A delete of a message that is already gone has nothing left to do.
@@ -58,6 +65,9 @@ def outcome_of(exc: TelegramError) -> Outcome:
     if isinstance(exc, Forbidden):
         return Refused(f"Telegram: {exc.message}")
     if isinstance(exc, BadRequest):
+        said = next((what for marker, what in _TOPIC_GONE.items() if marker in exc.message.lower()), None)
+        if said is not None:
+            return Refused(f"Telegram: {said} ({exc.message}); it no longer gets pushes", thread_only=True)
         if any(marker in exc.message.lower() for marker in _GONE):
             return Refused(f"Telegram: {exc.message}")
         if any(marker in exc.message.lower() for marker in _VANISHED):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from content.chats.lifecycle import ensure_in
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.dialect import insert_for
-from content.models import Subscription
+from content.models import Chat, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +23,13 @@ class Follows:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
-    async def follow(self, chat: ChatRef, tag_ids: list[int]) -> Change:
+    async def follow(self, chat: ChatRef, tag_ids: list[int], republish: bool | None = None) -> Change:
+        """Follow `tag_ids`; `republish` True or False also turns the place's
+        republishing of its pushes on or off (None leaves it)."""
         async with self._sessions.begin() as session:
             chat_id = await ensure_in(session, chat)
+            if republish is not None:
+                await session.execute(update(Chat).where(Chat.id == chat_id).values(republish=republish))
             had = set(
                 (await session.execute(select(Subscription.tag_id).where(Subscription.chat_id == chat_id))).scalars()
             )

@@ -4,7 +4,8 @@ A chat (or a topic or thread within it) becomes known the first time it
 follows something; using the bot again brings back a chat that had been
 deactivated; the platform saying the bot may no longer post there (blocked,
 kicked, access lost) deactivates it with all its threads, keeping what they
-follow for when it comes back; and a platform that gives a chat a new id
+follow for when it comes back, and a topic or thread that is closed or
+deleted goes alone, coming back only when it is used again; and a platform that gives a chat a new id
 (Telegram's supergroup upgrade) moves it there, threads and subscriptions
 with it. Command handling, delivery and the adapters' reply paths all go
 through these.
@@ -38,12 +39,16 @@ def _whole_chat(chat: ChatRef) -> ColumnElement[bool]:
 
 async def ensure_in(session: AsyncSession, chat: ChatRef) -> int:
     """The row id of the chat or thread, creating the row or bringing it up to date (and active)."""
-    values = {"kind": chat.kind, "title": chat.title, "active": True}
+    values = {"kind": chat.kind, "title": chat.title, "form": chat.form, "active": True}
     await session.execute(
         insert_for(session, Chat)
         .values(platform=chat.platform, platform_chat_id=chat.chat_id, thread_id=thread_key(chat), **values)
         .on_conflict_do_nothing(index_elements=["platform", "platform_chat_id", "thread_id"])
     )
+    if chat.title is None:
+        # A name the platform did not show this time (a topic's, seen only on
+        # some of its messages) is not forgotten.
+        del values["title"]
     await session.execute(update(Chat).where(_place(chat)).values(**values))
     return (await session.execute(select(Chat.id).where(_place(chat)))).scalar_one()
 
@@ -55,6 +60,13 @@ async def deactivate_in(session: AsyncSession, chat: ChatRef) -> list[int]:
     return list(result.scalars())
 
 
+async def deactivate_place_in(session: AsyncSession, chat: ChatRef) -> list[int]:
+    """The platform says this topic or thread is gone or closed: it alone stops
+    getting pushes (the chat and its other threads go on). Returns its row id."""
+    result = await session.execute(update(Chat).where(_place(chat)).values(active=False).returning(Chat.id))
+    return list(result.scalars())
+
+
 async def move_in(session: AsyncSession, chat: ChatRef, new_chat_id: str) -> ChatRef:
     """The chat lives under `new_chat_id` now, and so do its threads.
 
@@ -62,7 +74,7 @@ async def move_in(session: AsyncSession, chat: ChatRef, new_chat_id: str) -> Cha
     the old one's subscriptions and the old one is deactivated; otherwise the
     rows are renamed. Either way what it followed keeps arriving, at the new id.
     """
-    moved = ChatRef(chat.platform, new_chat_id, chat.kind, chat.title, chat.thread_id)
+    moved = ChatRef(chat.platform, new_chat_id, chat.kind, chat.title, chat.thread_id, chat.form)
     rows = (await session.execute(select(Chat.id, Chat.thread_id).where(_whole_chat(chat)))).all()
     for row_id, thread in rows:
         there = ChatRef(chat.platform, new_chat_id, chat.kind, thread_id=thread)
@@ -86,15 +98,23 @@ class Chats:
         self._sessions = sessions
 
     async def reactivate(self, chat: ChatRef) -> None:
-        """The bot is used in the chat again: bring it back, with its threads.
-        A read only, in the usual case."""
+        """The bot is used in the chat again. A chat the bot had lost comes back
+        with its threads; a topic or thread that went alone (closed, deleted)
+        comes back only when used itself. A read only, in the usual case."""
         async with self._sessions() as session:
-            inactive = (
-                await session.execute(select(Chat.id).where(_whole_chat(chat), Chat.active.is_(False)).limit(1))
-            ).first()
-            if inactive is not None:
+            rows = dict((await session.execute(select(Chat.thread_id, Chat.active).where(_whole_chat(chat)))).all())
+            if all(rows.values()):
+                return
+            itself = rows.get("")
+            # With no row of its own, a chat was lost when every thread of it was.
+            lost = itself is False or (itself is None and not any(rows.values()))
+            if lost:
                 await session.execute(update(Chat).where(_whole_chat(chat)).values(active=True))
-                await session.commit()
+            elif rows.get(thread_key(chat)) is False:
+                await session.execute(update(Chat).where(_place(chat)).values(active=True))
+            else:
+                return
+            await session.commit()
 
     async def deactivate(self, chat: ChatRef) -> None:
         """The platform says the bot may no longer post there (blocked, kicked)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from content.chats.access import PlaceFinder
+from content.chats.access import Missing, PlaceFinder
 from content.chats.ref import ChatKind, ChatRef
 
 AdminCheck = Callable[[], Awaitable[bool]]
+BotCheck = Callable[[], Awaitable[Missing | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class Caller:
     local console, whose only user is the operator. `places` finds another
     chat named in typed text, where the platform lets a user manage one from
     here (a Telegram private chat); the core decides what they may do there.
+    `bot_lacks`, where the platform tells, says what keeps the bot from
+    posting in this very chat (a thread it may read but not post in).
     """
 
     chat: ChatRef
@@ -29,6 +32,7 @@ class Caller:
     admin_check: AdminCheck | None = None
     metered: bool = True
     places: PlaceFinder | None = None
+    bot_lacks: BotCheck | None = None
 
     async def may_manage(self) -> bool:
         # In a private chat the user is the chat; elsewhere only its admins decide.

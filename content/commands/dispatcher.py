@@ -172,6 +172,8 @@ def _fits(kind: ArgKind, value: object) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind is ArgKind.PLACE:
         return isinstance(value, (Place, NoPlace))
+    if kind is ArgKind.SWITCH:
+        return isinstance(value, bool)
     return kind.is_text and isinstance(value, str)
 
 

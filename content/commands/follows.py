@@ -6,19 +6,28 @@ They act on `request.chat`: the caller's chat, or another one it named, once
 
 from __future__ import annotations
 
+from content.chats.ref import ChatRef, PlaceForm
 from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags
 from content.commands.spec import Request, Services
 from content.keys import key_of
 from content.messages import Message, Reply, Span
 from content.replies.text import answer, notice, paragraph_lines, refusal, tag_names
+from content.stories.views import PlaceFollows
+
+
+def _here(chat: ChatRef) -> str:
+    # A topic or thread follows tags apart from its chat: say which one answers.
+    return "This thread" if chat.thread_id is not None else "This chat"
 
 
 async def subscriptions(services: Services, request: Request) -> Reply:
+    if request.arguments.switch("all"):
+        return _everywhere(await services.catalog.followed_across(request.chat))
     followed = await services.catalog.followed(request.chat)
     if not followed:
         return answer(
             notice(
-                "This chat follows no tags yet. Try ",
+                f"{_here(request.chat)} follows no tags yet. Try ",
                 Span("/subscribe xAI", code=True),
                 "; ",
                 Span("/tags", code=True),
@@ -26,23 +35,49 @@ async def subscriptions(services: Services, request: Request) -> Reply:
                 private=False,
             )
         )
-    return answer(notice(f"This chat follows {tag_names(followed)}.", private=False))
+    return answer(notice(f"{_here(request.chat)} follows {tag_names(followed)}.", private=False))
+
+
+def _everywhere(places: list[PlaceFollows]) -> Reply:
+    if not places:
+        return answer(notice("Nothing in this chat follows a tag yet.", private=False))
+    lines: list[tuple[Span, ...]] = []
+    for place in places:
+        if place.thread_id is None:
+            name = "The chat itself"
+        else:
+            name = f"Thread “{place.title}”" if place.title else f"Thread {place.thread_id}"
+        paused = "" if place.active else " (no longer reachable: nothing is pushed there)"
+        lines.append((Span(f"{name}:", bold=True), Span(f" {tag_names(place.tags)}{paused}")))
+    return answer(Message(paragraph_lines(*lines)))
+
+
+_NOT_ANNOUNCEMENTS = (
+    "Only an announcement channel can republish its pushes to the servers following it; "
+    "subscribe without crosspost here."
+)
 
 
 async def subscribe(services: Services, request: Request) -> Reply:
     args = request.arguments.text("tag")
     if not key_of(args):
         return _which_tag("subscribe")
+    republish = request.arguments.switch("crosspost")
+    if republish and request.chat.form is not PlaceForm.ANNOUNCEMENTS:
+        return refusal(_NOT_ANNOUNCEMENTS)
     found, unknown = await resolve_tags(services.catalog, args)
     if found is None:
         return refusal(f"That's more than {MAX_TAGS_AT_ONCE} tags at once.")
     lines: list[tuple[Span, ...]] = []
     if found:
-        change = await services.follows.follow(request.chat, [t.id for t in found])
+        change = await services.follows.follow(request.chat, [t.id for t in found], republish)
         by_id = {t.id: t for t in found}
         if change.changed:
             added = tag_names([by_id[i] for i in change.changed])
-            lines.append((Span(f"Subscribed to {added}. New stories tagged {added} will arrive here."),))
+            where = "as posts of their own" if request.chat.form is PlaceForm.POSTS else "here"
+            lines.append((Span(f"Subscribed to {added}. New stories tagged {added} will arrive {where}."),))
+        if republish is not None:
+            lines.append((Span(_REPUBLISH[republish]),))
         if change.unchanged:
             lines.append(
                 (Span(f"Already following {tag_names([by_id[i] for i in change.unchanged])}; nothing to do."),)
@@ -74,6 +109,12 @@ async def unsubscribe(services: Services, request: Request) -> Reply:
             lines.append((Span(f"This chat wasn't following {tag_names([by_id[i] for i in change.unchanged])}."),))
     lines.extend(unknown)
     return answer(Message(paragraph_lines(*lines), private=not found))
+
+
+_REPUBLISH = {
+    True: "Each push here will also be published to the servers following this channel.",
+    False: "Pushes here will no longer be published to the servers following this channel.",
+}
 
 
 def _which_tag(verb: str) -> Reply:

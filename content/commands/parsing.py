@@ -3,7 +3,9 @@
 The first word names another chat (PLACE) when the command takes one and the
 caller's adapter says the word could name one (`/subscribe @newsroomchan
 xAI`); a leading or trailing whole number is the COUNT (`/latest 3 xai`,
-`/latest xai 3`); the words left are the one text argument. Range checks are
+`/latest xai 3`); a SWITCH is its name as a word, alone (`/subscriptions
+all`) or with a value (`crosspost:false`); the words left are the one text
+argument. Range checks are
 the handlers': they clamp with a note rather than refuse.
 """
 
@@ -17,6 +19,12 @@ from content.commands.spec import ArgKind, Arguments, CommandSpec
 MAX_ARGUMENT = 200  # characters, after clean_input
 # At most nine digits: a longer number is no count anyone means, and stays text.
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
+_SWITCH_VALUES = {"": True, "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _switch(word: str, name: str) -> bool | None:
+    said, _, value = word.lower().partition(":")
+    return _SWITCH_VALUES.get(value) if said == name else None
 
 
 async def parse(spec: CommandSpec, text: str, places: PlaceFinder | None = None) -> Arguments:
@@ -31,6 +39,13 @@ async def parse(spec: CommandSpec, text: str, places: PlaceFinder | None = None)
             values[count.name] = int(words.pop(0))
         elif _INTEGER.fullmatch(words[-1]):
             values[count.name] = int(words.pop())
+    for switch in (a for a in spec.arguments if a.kind is ArgKind.SWITCH):
+        for i, word in enumerate(words):
+            on = _switch(word, switch.name)
+            if on is not None:
+                values[switch.name] = on
+                del words[i]
+                break
     rest = spec.text_argument
     if rest is not None and words:
         values[rest.name] = " ".join(words)

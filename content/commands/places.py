@@ -23,7 +23,7 @@ _NO_PLACE = {
     Problem.NOT_FOUND: "I can't find {named}. Check the name; for a private channel, add me as an admin first and use its numeric id.",
     Problem.PERSON: "{named} is a person, not a channel or group.",
     Problem.OTHER_SERVER: "Pick a text channel of this server.",
-    Problem.WRONG_KIND: "{named} is not a text channel; subscriptions belong to text channels.",
+    Problem.WRONG_KIND: "{named} takes no pushes; pick a text, announcement or forum channel, or a thread.",
 }
 # What to do about each lack, as "I can't post in X: ..., then try again." says it.
 _FIX = {
@@ -39,6 +39,10 @@ async def refusal_for(spec: CommandSpec, caller: Caller, place: Place | NoPlace 
         if spec.changes_chat and not await caller.may_manage():
             where = "channel" if caller.chat.kind is ChatKind.CHANNEL else "group"
             return refusal(f"Only admins of this {where} can change what it follows.")
+        if spec.effect is Effect.STARTS_PUSHES and caller.bot_lacks is not None:
+            missing = await caller.bot_lacks()
+            if missing is not None:
+                return refusal(_cannot_post_here(missing))
         return None
     if isinstance(place, NoPlace):
         return refusal(_NO_PLACE[place.problem].format(named=place.named))
@@ -64,6 +68,12 @@ def _cannot_post(place: Place, missing: Missing) -> str:
     else:
         fix = _FIX[missing.lack]
     return f"I can't post in {place.shown}: {fix}, then try again."
+
+
+def _cannot_post_here(missing: Missing) -> str:
+    if missing.lack is Lack.PERMISSION:
+        return f"I can't post here: I need the {missing.permission} permission."
+    return f"I can't post here: {_FIX.get(missing.lack, 'add me here first')}, then try again."
 
 
 def named(place: Place, reply: Reply) -> Reply:

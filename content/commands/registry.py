@@ -54,6 +54,8 @@ SPECS: tuple[CommandSpec, ...] = (
         (
             Argument("tag", ArgKind.TAGS, "TAG[, TAG...]", "A tag, or several separated by commas", required=True),
             _CHANNEL,
+            # Only announcement channels have followers to republish to; help leaves it out.
+            Argument("crosspost", ArgKind.SWITCH, "", "Also publish each push to the servers following this channel"),
         ),
         effect=Effect.STARTS_PUSHES,
     ),
@@ -68,7 +70,12 @@ SPECS: tuple[CommandSpec, ...] = (
         usage="TAG[, TAG...] | all",
         effect=Effect.CHANGES,
     ),
-    CommandSpec("subscriptions", "The tags this chat follows", follows.subscriptions, (_CHANNEL,)),
+    CommandSpec(
+        "subscriptions",
+        "The tags this chat follows",
+        follows.subscriptions,
+        (_CHANNEL, Argument("all", ArgKind.SWITCH, "all", "Every topic's and thread's in this chat too")),
+    ),
     CommandSpec("help", "What the bot does and its commands", help.help),
     CommandSpec("about", "Who publishes these stories, and their site", about.about),
     CommandSpec("start", "What the bot does, to begin with", help.start, listed=False),

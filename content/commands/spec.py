@@ -31,6 +31,7 @@ class ArgKind(StrEnum):
     TERM = "term"
     STORY = "story"  # a slug, or a pasted link to the story
     PLACE = "place"  # another chat than the one asking: a channel, a group
+    SWITCH = "switch"  # yes or no: a boolean option, or in text its name (`all`, `crosspost:true`)
 
     @property
     def is_text(self) -> bool:
@@ -118,6 +119,11 @@ class Arguments(Mapping[str, object]):
     def count(self, name: str) -> int | None:
         value = self._values.get(name)
         return value if isinstance(value, int) else None
+
+    def switch(self, name: str) -> bool | None:
+        """True or False as given, None when not given."""
+        value = self._values.get(name)
+        return value if isinstance(value, bool) else None
 
     def place(self, name: str) -> Place | NoPlace | None:
         value = self._values.get(name)

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Sent:
     """Done. `message_ids`: the platform's ids of the messages the chat now
-    shows for it, in order (a long story goes in parts; a delete leaves none)."""
+    shows for it, in order (a long story goes in parts; a delete leaves none).
+    `note`: what went otherwise than asked without failing (a push the
+    platform would not republish within its hourly limit), kept on the row."""
 
     message_ids: tuple[str, ...] = ()
+    note: str | None = None
 
     @property
     def message_id(self) -> str | None:
@@ -25,9 +28,12 @@ class RateLimited:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The chat will not take messages (blocked, kicked, missing access)."""
+    """The chat will not take messages (blocked, kicked, missing access), or,
+    with `thread_only`, its topic or thread will not (deleted or closed) while
+    the chat and its other threads still do."""
 
     reason: str
+    thread_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,12 @@ from content.messages import Message
 class Target:
     """Where a job acts: the chat (and its thread, when it names one) and, for
     an edit or a delete, the platform's ids of the messages an earlier send
-    put there, in order."""
+    put there, in order. `republish`: the place asked for each push to be
+    published onward to the places following it."""
 
     chat: ChatRef
     message_ids: tuple[str, ...] = ()
+    republish: bool = False
 
 
 class Sender(Protocol):

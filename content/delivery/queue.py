@@ -12,7 +12,7 @@ changes in the order they were made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from content.chats.lifecycle import deactivate_in, move_in
+from content.chats.lifecycle import deactivate_in, deactivate_place_in, move_in
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.delivery.port import Target
@@ -66,7 +66,7 @@ class Job:
             self.kind,
             self.story_id,
             self.chat_id,
-            Target(chat, self.target.message_ids),
+            replace(self.target, chat=chat),
             self.attempts,
             self.created_at,
             self.acts_on,
@@ -165,6 +165,8 @@ class DeliveryQueue:
                         Chat.kind.label("chat_kind"),
                         Chat.title,
                         Chat.thread_id,
+                        Chat.form,
+                        Chat.republish,
                     )
                     .join(Chat, Chat.id == Delivery.chat_id)
                     .where(Delivery.id.in_(ids))
@@ -186,8 +188,9 @@ class DeliveryQueue:
                     r.story_id,
                     r.chat_id,
                     Target(
-                        ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id),
+                        ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id, r.form),
                         shown.get(r.acts_on_id, ()) if r.acts_on_id is not None else (),
+                        r.republish,
                     ),
                     r.attempts,
                     r.created_at,
@@ -278,10 +281,11 @@ class DeliveryQueue:
                 .values(lease_until=utcnow() + self.lease)
             )
 
-    async def sent_many(self, done: list[tuple[Job, tuple[str, ...]]]) -> None:
+    async def sent_many(self, done: list[tuple[Job, tuple[str, ...]]], notes: dict[int, str] | None = None) -> None:
         """Record many finished jobs, with the ids of the messages each left in
         its chat, in one transaction (one statement, executed per row). An edit
-        or a delete also updates its send's ids, which the next job acts on."""
+        or a delete also updates its send's ids, which the next job acts on.
+        `notes` keeps, by job id, what went otherwise without failing."""
         if not done:
             return
         table = cast(Table, Delivery.__table__)
@@ -295,7 +299,7 @@ class DeliveryQueue:
                 message_ids=bindparam("ids"),
                 sent_at=now,
                 lease_until=None,
-                last_error=None,
+                last_error=bindparam("note"),
             )
         )
         shown = (
@@ -305,7 +309,11 @@ class DeliveryQueue:
         )
         async with self._sessions.begin() as session:
             await session.execute(
-                finished, [{"job_id": job.id, "first": ids[0] if ids else None, "ids": ids} for job, ids in done]
+                finished,
+                [
+                    {"job_id": job.id, "first": ids[0] if ids else None, "ids": ids, "note": (notes or {}).get(job.id)}
+                    for job, ids in done
+                ],
             )
             changed = [
                 {"send_id": job.acts_on, "first": ids[0] if ids else None, "ids": ids}
@@ -347,11 +355,13 @@ class DeliveryQueue:
         """No longer wanted (its story was withdrawn while it was claimed)."""
         await self._set(job.id, status=DeliveryStatus.CANCELLED, last_error=reason[:MAX_ERROR], lease_until=None)
 
-    async def refused(self, job: Job, reason: str) -> None:
+    async def refused(self, job: Job, reason: str, *, thread_only: bool = False) -> None:
         """The chat is gone for the bot: deactivate it (with its threads) and skip
-        everything still to do there."""
+        everything still to do there. With `thread_only`, only the job's topic
+        or thread is gone: it alone, and what was to be done in it."""
         async with self._sessions.begin() as session:
-            rows = await deactivate_in(session, job.chat)
+            gone = deactivate_place_in if thread_only and job.chat.thread_id is not None else deactivate_in
+            rows = await gone(session, job.chat)
             await session.execute(
                 update(Delivery)
                 .where(Delivery.chat_id.in_(rows or [job.chat_id]), Delivery.status.in_(UNFINISHED))

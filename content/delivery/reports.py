@@ -26,6 +26,17 @@ class UndeliveredPush:
     attempts: int
     error: str | None
     kind: JobKind = JobKind.SEND  # a send, or the edit or delete of one
+    thread_id: str | None = None  # the topic or thread, when the push was for one
+
+
+@dataclass(frozen=True, slots=True)
+class PushNote:
+    """A push that went out, with what went otherwise than asked (not a failure)."""
+
+    platform: str
+    chat_id: str
+    thread_id: str | None
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,7 @@ class DeliveryReport:
     retractions: dict[DeliveryStatus, int]  # deletes, every status
     corrected_at: datetime | None = None
     retracted_at: datetime | None = None
+    notes: tuple[PushNote, ...] = ()  # sent with a note, oldest first, at most `failure_limit`
 
 
 class Reports:
@@ -92,9 +104,23 @@ class Reports:
                         Delivery.attempts,
                         Delivery.last_error,
                         Delivery.kind,
+                        Chat.thread_id,
                     )
                     .join(Chat, Chat.id == Delivery.chat_id)
                     .where(Delivery.story_id == story.id, Delivery.status.in_(NOT_SENT))
+                    .order_by(Delivery.id)
+                    .limit(failure_limit)
+                )
+            ).all()
+            notes = (
+                await session.execute(
+                    select(Chat.platform, Chat.platform_chat_id, Chat.thread_id, Delivery.last_error)
+                    .join(Chat, Chat.id == Delivery.chat_id)
+                    .where(
+                        Delivery.story_id == story.id,
+                        Delivery.status == DeliveryStatus.SENT,
+                        Delivery.last_error.is_not(None),
+                    )
                     .order_by(Delivery.id)
                     .limit(failure_limit)
                 )
@@ -113,11 +139,12 @@ class Reports:
             total=sum(by_status.values()),
             by_status=by_status,
             by_platform=by_platform,
-            failures=tuple(UndeliveredPush(*row) for row in failures),
+            failures=tuple(UndeliveredPush(*row[:6], thread_id=row.thread_id or None) for row in failures),
             corrections=by_kind[JobKind.EDIT],
             retractions=by_kind[JobKind.DELETE],
             corrected_at=story.corrected_at,
             retracted_at=story.retracted_at,
+            notes=tuple(PushNote(p, c, t or None, n or "") for p, c, t, n in notes),
         )
 
     async def queue_depth(self) -> int:

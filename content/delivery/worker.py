@@ -166,6 +166,7 @@ class DeliveryWorker:
         # cost more than the send. A crash loses at most this group's records,
         # whose messages count as in flight and may go out twice.
         self._done: list[tuple[Job, tuple[str, ...]]] = []
+        self._notes: dict[int, str] = {}  # by job id, for the jobs in _done that have one
         self._database = _DatabaseTrouble(sender.platform)
         self.membership = membership
         self._claims_from = 0.0
@@ -414,6 +415,8 @@ class DeliveryWorker:
         if isinstance(outcome, Sent):
             self.sent += 1
             self._done.append((job, outcome.message_ids))
+            if outcome.note is not None:
+                self._notes[job.id] = outcome.note
             if len(self._done) >= FLUSH_ROWS or self._clock() - self._flushed_at >= FLUSH_SECONDS:
                 await self._flush_or_log()
         elif isinstance(outcome, RateLimited):
@@ -423,7 +426,7 @@ class DeliveryWorker:
             )
             self.wake.set()
         elif isinstance(outcome, Refused):
-            await self.queue.refused(job, outcome.reason)
+            await self.queue.refused(job, outcome.reason, thread_only=outcome.thread_only)
         elif isinstance(outcome, Vanished):
             await self.queue.skipped(job, outcome.reason)
         elif isinstance(outcome, Failed):
@@ -434,12 +437,14 @@ class DeliveryWorker:
 
     async def _flush(self) -> None:
         done, self._done = self._done, []
+        notes, self._notes = self._notes, {}
         self._flushed_at = self._clock()
         try:
-            await self.queue.sent_many(done)
+            await self.queue.sent_many(done, notes)
         except Exception:
             # Kept for the next flush: recorded late rather than sent again.
             self._done = done + self._done
+            self._notes = notes | self._notes
             raise
 
     async def _flush_or_log(self) -> None:

@@ -123,6 +123,8 @@ def push_message(story: StoryView, *, updated: bool = False) -> Message:
         (story_card(story, updated=updated),),
         buttons=((Button("Explain", Action.STORY, story.slug),),),
         link_preview=True,
+        title=story.title,
+        labels=story.tags,
     )
 
 

@@ -27,6 +27,7 @@ from content.models import (
 )
 from content.stories.views import (
     GlossaryEntry,
+    PlaceFollows,
     StoryDetail,
     StoryLink,
     StoryView,
@@ -261,3 +262,23 @@ class Catalog:
                 )
             ).all()
             return [TagView(*row) for row in rows]
+
+    async def followed_across(self, chat: ChatRef) -> list[PlaceFollows]:
+        """What every place of the chat follows, the chat itself first, then its
+        topics and threads by name; places following nothing are left out."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Chat.thread_id, Chat.title, Chat.active, Tag.id, Tag.key, Tag.name, Tag.story_count)
+                    .join(Subscription, Subscription.chat_id == Chat.id)
+                    .join(Tag, Tag.id == Subscription.tag_id)
+                    .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
+                    .order_by(Chat.thread_id != "", Chat.title, Chat.thread_id, Tag.name)
+                )
+            ).all()
+        places: dict[str, PlaceFollows] = {}
+        for row in rows:
+            place = places.get(row.thread_id) or PlaceFollows(row.thread_id or None, row.title, row.active, ())
+            tag = TagView(row.id, row.key, row.name, row.story_count)
+            places[row.thread_id] = PlaceFollows(place.thread_id, place.title, place.active, (*place.tags, tag))
+        return list(places.values())

@@ -15,6 +15,17 @@ class TagView:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceFollows:
+    """What one place of a chat follows: the chat itself (thread_id None) or
+    one of its topics or threads, with the name it was last seen under."""
+
+    thread_id: str | None
+    title: str | None
+    active: bool
+    tags: tuple[TagView, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StoryView:
     id: int
     slug: str

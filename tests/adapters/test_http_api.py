@@ -169,8 +169,10 @@ async def test_deliveries_queued_counts_each_following_chat_once(core: Core) -> 
                 "attempts": 5,
                 "error": "HTTP 500",
                 "kind": "send",
+                "thread_id": None,
             }
         ]
+        assert report["notes"] == []
 
         quiet = await (await client.get("/api/stories/what-is-a-context-window/deliveries", headers=AUTH)).json()
         assert quiet["total"] == 0 and quiet["by_platform"] == {} and quiet["failures"] == []
@@ -404,6 +406,7 @@ async def test_a_correction_and_a_retraction_reach_every_reader_who_got_the_stor
             "status": "skipped",
             "error": "message to delete not found",
             "kind": "delete",
+            "thread_id": None,
         }
 
         metrics = await (await client.get("/metrics")).text()

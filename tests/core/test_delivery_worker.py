@@ -180,11 +180,11 @@ class FlakyRecordQueue(CountingQueue):
         super().__init__(*args, **kwargs)
         self.refusals = 1
 
-    async def sent_many(self, done):
+    async def sent_many(self, done, notes=None):
         if done and self.refusals:
             self.refusals -= 1
             raise ConnectionError("database away for a moment")
-        return await super().sent_many(done)
+        return await super().sent_many(done, notes)
 
 
 async def test_sends_the_database_would_not_record_are_recorded_later_not_sent_again(core: Core) -> None:

@@ -90,7 +90,7 @@ async def test_a_name_that_finds_no_chat_is_refused_without_asking_anything_more
         "@gone": "I can't find @gone. Check the name; for a private channel, add me as an admin first and use its numeric id.",
         "@ada": "@ada is a person, not a channel or group.",
         "@elsewhere": "Pick a text channel of this server.",
-        "@voice": "@voice is not a text channel; subscriptions belong to text channels.",
+        "@voice": "@voice takes no pushes; pick a text, announcement or forum channel, or a thread.",
     }
     for name, said in cases.items():
         for command in (f"/subscribe {name} xAI", f"/unsubscribe {name} xAI", f"/subscriptions {name}"):

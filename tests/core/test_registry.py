@@ -72,7 +72,7 @@ def test_the_listed_commands_in_menu_order() -> None:
             "tags": "/tags",
             "subscribe": "/subscribe TAG[, TAG...]",
             "unsubscribe": "/unsubscribe TAG[, TAG...] | all",
-            "subscriptions": "/subscriptions",
+            "subscriptions": "/subscriptions [all]",
             "help": "/help",
         }
         == usage

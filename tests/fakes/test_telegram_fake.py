@@ -615,3 +615,196 @@ async def test_allowed_updates_filter_what_is_queued(fake: FakeTelegram, bot: Bo
     assert await bot.get_updates(timeout=0, allowed_updates=["callback_query"]) == ()
     assert fake.send_text(PRIVATE, USER, "hello") == 0
     assert fake.pending_updates == []
+
+
+# ----- forum topics ---------------------------------------------------------------------------------
+
+FORUM = -1005550002
+
+
+@pytest.fixture
+def topics(fake: FakeTelegram) -> tuple[int, int]:
+    """A forum supergroup with two topics, Ops and News: their thread ids."""
+    fake.add_chat(FORUM, "supergroup", title="Forum", is_forum=True)
+    return fake.add_topic(FORUM, "Ops"), fake.add_topic(FORUM, "News")
+
+
+async def test_a_forum_is_a_supergroup_that_says_so(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    assert (await bot.get_chat(FORUM)).is_forum is True
+    assert not (await bot.get_chat(SUPERGROUP)).is_forum
+    assert (await bot.send_message(FORUM, "hello")).chat.is_forum is True
+    with pytest.raises(ValueError, match="only a supergroup"):
+        fake.add_chat(-4002, "group", is_forum=True)
+    with pytest.raises(ValueError, match="not a forum"):
+        fake.add_topic(SUPERGROUP, "Ops")
+
+
+async def test_topic_ids_are_message_ids_of_the_forum(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    # General is thread 1, the forum's first message: topics and messages come after it.
+    assert topics == (2, 3)
+    assert (await bot.send_message(FORUM, "next")).message_id == 4
+
+
+async def test_a_user_writes_in_a_topic(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    ops, _ = topics
+    fake.send_text(FORUM, USER, "/latest", thread_id=ops)
+    fake.send_text(FORUM, USER, "in General")
+    in_topic, in_general = [update.message for update in await bot.get_updates(timeout=0)]
+    assert (in_topic.is_topic_message, in_topic.message_thread_id, in_topic.text) == (True, ops, "/latest")
+    opener = in_topic.reply_to_message
+    assert opener.message_id == ops and opener.forum_topic_created.name == "Ops"
+    assert opener.forum_topic_created.icon_color == 0x6FB9F0 and opener.is_topic_message
+    assert (in_general.is_topic_message, in_general.message_thread_id, in_general.reply_to_message) == (
+        None,
+        None,
+        None,
+    )
+
+
+async def test_a_user_writes_only_in_a_topic_there_is(fake: FakeTelegram, topics: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match="no topic 99"):
+        fake.send_text(FORUM, USER, "hello", thread_id=99)
+    with pytest.raises(ValueError, match="General"):
+        fake.send_text(FORUM, USER, "hello", thread_id=1)
+    with pytest.raises(ValueError, match="not a forum"):
+        fake.send_text(SUPERGROUP, USER, "hello", thread_id=1)
+    fake.close_topic(FORUM, topics[0])
+    with pytest.raises(ValueError, match="closed"):
+        fake.send_text(FORUM, USER, "hello", thread_id=topics[0])
+    fake.set_member(FORUM, USER, "administrator", can_manage_topics=True)
+    assert fake.send_text(FORUM, USER, "a moderator still writes", thread_id=topics[0]) > 0
+
+
+async def test_a_send_lands_in_its_topic_or_in_general(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    ops, news = topics
+    in_ops = await bot.send_message(FORUM, "for ops", message_thread_id=ops)
+    in_general = await bot.send_message(FORUM, "for everyone")
+    assert (in_ops.is_topic_message, in_ops.message_thread_id) == (True, ops)
+    assert in_ops.reply_to_message.forum_topic_created.name == "Ops"  # as Telegram answers it
+    assert (in_general.is_topic_message, in_general.message_thread_id) == (None, None)
+    assert [m.text for m in fake.sent(FORUM, thread_id=ops)] == ["for ops"]
+    assert [m.text for m in fake.sent(FORUM, thread_id=None)] == ["for everyone"]
+    assert fake.sent(FORUM, thread_id=news) == []
+    assert [(m.text, m.thread_id) for m in fake.sent(FORUM)] == [("for ops", ops), ("for everyone", None)]
+    assert "in thread 2" in fake.dump("where things went") and "2 'Ops'" in fake.dump("topics")
+
+
+@pytest.mark.parametrize("thread_id", [1, 99])  # 1: the General topic must be left out, not named
+async def test_a_thread_the_forum_has_not_is_not_found(
+    fake: FakeTelegram, bot: Bot, topics: tuple[int, int], thread_id: int
+) -> None:
+    with pytest.raises(BadRequest, match="(?i)^message thread not found$"):
+        await bot.send_message(FORUM, "hello", message_thread_id=thread_id)
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await bot.send_chat_action(FORUM, "typing", message_thread_id=thread_id)
+    assert fake.errors[0].description == "Bad Request: message thread not found"
+    assert fake.sent(FORUM) == []
+
+
+async def test_a_closed_topic_takes_only_topic_managers(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    ops, news = topics
+    before = await bot.send_message(FORUM, "written while open", message_thread_id=ops)
+    fake.close_topic(FORUM, ops)
+    with pytest.raises(BadRequest, match="^Topic_closed$"):  # PTB capitalizes the first letter
+        await bot.send_message(FORUM, "hello", message_thread_id=ops)
+    assert fake.errors[-1].description == "Bad Request: TOPIC_CLOSED"
+    with pytest.raises(BadRequest, match="(?i)topic_closed"):  # a reply files itself in the topic too
+        await bot.send_message(FORUM, "hello", reply_to_message_id=before.message_id)
+    assert (await bot.send_message(FORUM, "other topics are open", message_thread_id=news)).message_thread_id == news
+    edited = await bot.edit_message_text("edited while closed", FORUM, before.message_id)
+    assert edited.message_thread_id == ops and fake.sent(FORUM, thread_id=ops)[-1].edited
+    fake.set_member(FORUM, fake.bot_id, "administrator")
+    with pytest.raises(BadRequest, match="(?i)topic_closed"):
+        await bot.send_message(FORUM, "hello", message_thread_id=ops)
+    fake.set_member(FORUM, fake.bot_id, "administrator", can_manage_topics=True)
+    assert (await bot.send_message(FORUM, "a manager writes", message_thread_id=ops)).message_thread_id == ops
+    fake.set_member(FORUM, fake.bot_id, "member")
+    fake.reopen_topic(FORUM, ops)
+    assert (await bot.send_message(FORUM, "open again", message_thread_id=ops)).is_topic_message
+
+
+async def test_a_deleted_topic_is_gone_with_its_messages(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    ops, news = topics
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:2")]])
+    old = await bot.send_message(FORUM, "in ops", message_thread_id=ops, reply_markup=markup)
+    kept = await bot.send_message(FORUM, "in news", message_thread_id=news)
+    fake.delete_topic(FORUM, ops)
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await bot.send_message(FORUM, "hello", message_thread_id=ops)
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        await bot.edit_message_text("edited", FORUM, old.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+        await bot.delete_message(FORUM, old.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
+        await bot.send_message(FORUM, "hello", reply_to_message_id=ops)  # its opener went with it
+    with pytest.raises(ValueError, match="no message"):
+        fake.press_button(FORUM, USER, old.message_id, "more:2")
+    with pytest.raises(ValueError, match="no topic"):
+        fake.send_text(FORUM, USER, "hello", thread_id=ops)
+    assert (await bot.edit_message_text("still here", FORUM, kept.message_id)).message_thread_id == news
+    assert fake.deleted == []  # the bot deleted nothing
+
+
+async def test_a_topic_opener_goes_only_with_its_topic(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    fake.set_member(FORUM, fake.bot_id, "administrator", can_delete_messages=True)
+    with pytest.raises(BadRequest, match="(?i)message can't be deleted"):
+        await bot.delete_message(FORUM, topics[0])
+    with pytest.raises(ValueError, match="delete_topic"):
+        fake.delete_by_reader(FORUM, topics[0])
+
+
+async def test_a_thread_outside_forums_must_be_a_message_of_the_chat(fake: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await bot.send_message(SUPERGROUP, "hello", message_thread_id=2)
+    root = await bot.send_message(SUPERGROUP, "a thread's first message")
+    in_thread = await bot.send_message(SUPERGROUP, "in its thread", message_thread_id=root.message_id)
+    # a reply thread, which is no topic
+    assert (in_thread.message_thread_id, in_thread.is_topic_message) == (root.message_id, None)
+    assert [m.text for m in fake.sent(SUPERGROUP, thread_id=root.message_id)] == ["in its thread"]
+
+
+async def test_a_reply_goes_to_the_topic_of_what_it_answers(
+    fake: FakeTelegram, bot: Bot, topics: tuple[int, int]
+) -> None:
+    ops, _ = topics
+    fake.send_text(FORUM, USER, "question", thread_id=ops)
+    [update] = await bot.get_updates(timeout=0)
+    answer = await bot.send_message(FORUM, "answer", reply_to_message_id=update.message.message_id)
+    assert (answer.message_thread_id, answer.is_topic_message) == (ops, True)
+    assert answer.reply_to_message.text == "question"  # the reply, not the topic's opener
+
+
+async def test_reply_text_on_a_topic_message_names_the_topic(
+    fake: FakeTelegram, bot: Bot, topics: tuple[int, int]
+) -> None:
+    # PTB's Message.reply_text passes message_thread_id by itself for a topic message
+    # (is_topic_message) in the same chat, and, outside private chats, quotes it.
+    ops, _ = topics
+    fake.send_text(FORUM, USER, "in ops", thread_id=ops)
+    fake.send_text(FORUM, USER, "in General")
+    in_topic, in_general = [update.message for update in await bot.get_updates(timeout=0)]
+    reply = await in_topic.reply_text("pong")
+    call = fake.calls[-1]
+    assert call.params["message_thread_id"] == ops
+    assert call.params["reply_parameters"]["message_id"] == in_topic.message_id
+    assert (reply.message_thread_id, reply.reply_to_message.message_id) == (ops, in_topic.message_id)
+    await in_general.reply_text("pong")
+    assert "message_thread_id" not in fake.calls[-1].params  # General: left out, as Telegram wants
+    assert [m.thread_id for m in fake.sent(FORUM)] == [ops, None]
+
+
+async def test_a_button_pressed_in_a_topic_names_it(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:2")]])
+    message = await bot.send_message(FORUM, "list", message_thread_id=topics[1], reply_markup=markup)
+    fake.press_button(FORUM, USER, message.message_id, "more:2")
+    [update] = await bot.get_updates(timeout=0)
+    pressed = update.callback_query.message
+    assert (pressed.message_thread_id, pressed.is_topic_message) == (topics[1], True)
+
+
+@retry_after_warns
+async def test_topics_share_their_forum_s_flood_limits(fake: FakeTelegram, bot: Bot, topics: tuple[int, int]) -> None:
+    fake.rate_limit(per_second_per_chat=1)
+    await bot.send_message(FORUM, "one", message_thread_id=topics[0])
+    with pytest.raises(RetryAfter):
+        await bot.send_message(FORUM, "two", message_thread_id=topics[1])

@@ -21,7 +21,7 @@ The package, one module per part of the fake:
 constants (Telegram's limits and names), errors (the ok=false answers),
 observed (what a test reads back: calls, sent messages, webhook deliveries),
 html (UTF-16 lengths and Telegram's HTML), keyboards (reply markup checks),
-limits (flood limits), state (chats and members), plumbing (reading a
+limits (flood limits), state (chats, forum topics and members), plumbing (reading a
 request's parameters), server (FakeTelegram: lifecycle, world setup, user
 actions, observation, request bookkeeping) and methods/ (the Bot API methods,
 one mixin of FakeTelegram per group). Everything a test imports is
@@ -31,15 +31,19 @@ re-exported here.
 from .constants import (
     CHAT_TYPES,
     DEFAULT_UPDATE_EXCLUDED,
+    GENERAL_TOPIC,
     MAX_CALLBACK_ANSWER,
     MAX_CALLBACK_DATA,
     MAX_COMMANDS,
     MAX_INLINE_RESULTS,
     MAX_TEXT,
+    MAX_TOPIC_NAME,
     MEMBER_STATUSES,
     QUERY_TOO_OLD,
     SECRET_HEADER,
     SUPERSEDED_GRACE,
+    THREAD_NOT_FOUND,
+    TOPIC_CLOSED,
 )
 from .errors import ApiError, bad_request, forbidden
 from .html import HtmlParser, link_url, parse_text, utf16_len
@@ -48,24 +52,29 @@ from .limits import RateLimits
 from .observed import Call, SentMessage, WebhookDelivery
 from .plumbing import read_params
 from .server import FakeTelegram
-from .state import FakeChat
+from .state import FakeChat, FakeTopic
 
 __all__ = [
     "CHAT_TYPES",
     "DEFAULT_UPDATE_EXCLUDED",
+    "GENERAL_TOPIC",
     "MAX_CALLBACK_ANSWER",
     "MAX_CALLBACK_DATA",
     "MAX_COMMANDS",
     "MAX_INLINE_RESULTS",
     "MAX_TEXT",
+    "MAX_TOPIC_NAME",
     "MEMBER_STATUSES",
     "QUERY_TOO_OLD",
     "SECRET_HEADER",
     "SUPERSEDED_GRACE",
+    "THREAD_NOT_FOUND",
+    "TOPIC_CLOSED",
     "ApiError",
     "Call",
     "FakeChat",
     "FakeTelegram",
+    "FakeTopic",
     "HtmlParser",
     "RateLimits",
     "SentMessage",

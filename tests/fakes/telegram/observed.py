@@ -45,6 +45,9 @@ class SentMessage:
     link_preview_disabled: bool
     edited: bool = False
     inline_message_id: str | None = None
+    # The message_thread_id it went to: a forum topic's, or a reply thread's in a chat
+    # that is no forum; None for a forum's General topic and a chat without threads.
+    thread_id: int | None = None
 
     @property
     def buttons(self) -> list[dict[str, Any]]:

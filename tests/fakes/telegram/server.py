@@ -1,9 +1,9 @@
 """FakeTelegram, the aiohttp server itself: its state, starting and stopping, setting
-up the world (chats, members, rate limits, failures), what users do (write, press a
-button, query inline, delete a message, add or remove the bot), what a test observes,
-the world's internals the methods share, and the request bookkeeping that answers each
-call. The Bot API methods come from the mixins in methods/, one per group, so this
-class stays the place for the world and the wire."""
+up the world (chats, forum topics, members, rate limits, failures), what users do
+(write, in a topic too, press a button, query inline, delete a message, add or remove
+the bot), what a test observes, the world's internals the methods share, and the
+request bookkeeping that answers each call. The Bot API methods come from the mixins
+in methods/, one per group, so this class stays the place for the world and the wire."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from types import EllipsisType
 from typing import Any
 
 from aiohttp import web
@@ -23,9 +24,13 @@ from aiohttp import web
 from .constants import (
     CHAT_TYPES,
     DEFAULT_UPDATE_EXCLUDED,
+    GENERAL_TOPIC,
+    GROUP_ANONYMOUS_BOT,
+    MAX_TOPIC_NAME,
     MEMBER_STATUSES,
     NGINX_BAD_GATEWAY,
     QUERY_TOO_OLD,
+    TOPIC_ICON_COLOR,
 )
 from .errors import ApiError, bad_request
 from .keyboards import callback_data_of
@@ -40,7 +45,7 @@ from .methods import (
 from .methods.commands import _COMMAND, _command_entities
 from .observed import Call, SentMessage, WebhookDelivery
 from .plumbing import _wait, read_params
-from .state import _CHANNEL_ADMIN_RIGHTS, _GROUP_ADMIN_RIGHTS, _MEMBER_FIELDS, FakeChat
+from .state import _CHANNEL_ADMIN_RIGHTS, _GROUP_ADMIN_RIGHTS, _MEMBER_FIELDS, FakeChat, FakeTopic
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,10 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     With privacy_mode=True the bot gets only what Telegram gives a bot in
     privacy mode in groups: commands, messages naming it, and everything when
     it is an administrator there.
+
+    A supergroup added with is_forum=True has topics: add_topic makes one,
+    send_text(..., thread_id=...) writes in it, and the bot's sends name it by
+    message_thread_id. Its General topic (thread id 1) is there from the start.
     """
 
     def __init__(
@@ -162,6 +171,8 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         title: str | None = None,
         username: str | None = None,
         first_name: str | None = None,
+        *,
+        is_forum: bool = False,
     ) -> None:
         if type not in CHAT_TYPES:
             raise ValueError(f"chat type must be one of {CHAT_TYPES}, not {type!r}")
@@ -169,7 +180,13 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             raise ValueError(
                 f"Telegram's private chat ids are positive and other chat ids negative: {chat_id} ({type})"
             )
-        chat = FakeChat(chat_id, type, title, username, first_name)
+        if is_forum and type != "supergroup":
+            raise ValueError(f"only a supergroup can be a forum, not a {type}")
+        chat = FakeChat(chat_id, type, title, username, first_name, is_forum=is_forum)
+        if is_forum:
+            # The General topic's thread id is the forum's first message: topics and
+            # messages are numbered after it.
+            chat.last_message_id = GENERAL_TOPIC
         if type == "private":
             chat.first_name = first_name or self._users.get(chat_id, {}).get("first_name", "Ada")
             self._remember_user(chat_id, chat.first_name, username)
@@ -186,6 +203,46 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             chat.title = title or f"Group {chat_id}"
             chat.members[self.bot_id] = {"status": "member"}
         self._chats[chat_id] = chat
+
+    def add_topic(self, chat_id: int, name: str, *, by_user_id: int | None = None) -> int:
+        """A topic in a forum, there already as add_chat's chats are (the bot gets no
+        update for it); returns its message_thread_id. As on Telegram, that is the id of
+        the forum_topic_created service message that opens the topic, which the topic's
+        messages reply to unless they reply to another. An anonymous admin creates it
+        unless `by_user_id` names someone."""
+        chat = self._forum(chat_id)
+        if not 1 <= len(name) <= MAX_TOPIC_NAME:
+            raise ValueError(f"a topic's name has 1 to {MAX_TOPIC_NAME} characters, not {len(name)}")
+        sender = dict(GROUP_ANONYMOUS_BOT) if by_user_id is None else self._remember_user(by_user_id)
+        message = self._store(chat, None, [], sender=sender)
+        if by_user_id is None:
+            message["sender_chat"] = chat.json()
+        thread_id = message["message_id"]
+        message |= {
+            "message_thread_id": thread_id,
+            "forum_topic_created": {"name": name, "icon_color": TOPIC_ICON_COLOR},
+            "is_topic_message": True,
+        }
+        chat.topics[thread_id] = FakeTopic(name, TOPIC_ICON_COLOR)
+        return thread_id
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Only topic managers write in a closed topic; everyone's messages there stay editable."""
+        self._topic(chat_id, thread_id).closed = True
+
+    def reopen_topic(self, chat_id: int, thread_id: int) -> None:
+        self._topic(chat_id, thread_id).closed = False
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """The topic goes with every message in it, its service message too: the bot's
+        sends to it answer "message thread not found", edits of its old messages
+        "message to edit not found". Telegram tells the bot nothing."""
+        self._topic(chat_id, thread_id)
+        chat = self._chats[chat_id]
+        del chat.topics[thread_id]
+        for message_id in [i for i, m in chat.messages.items() if m.get("message_thread_id") == thread_id]:
+            del chat.messages[message_id]
+            chat.by_bot.discard(message_id)
 
     def set_member(self, chat_id: int, user_id: int, status: str, **rights: Any) -> None:
         if status not in MEMBER_STATUSES:
@@ -244,11 +301,21 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
 
     # ----- user actions ----------------------------------------------------------------
     def send_text(
-        self, chat_id: int, user_id: int, text: str, *, first_name: str = "Ada", username: str | None = None
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Ada",
+        username: str | None = None,
+        thread_id: int | None = None,
     ) -> int:
-        """A user writes in a chat (a channel post in a channel). Returns the update id,
-        or 0 when the bot doesn't get the message (privacy mode, not in the group, allowed_updates)."""
+        """A user writes in a chat (a channel post in a channel), in a forum in the topic
+        `thread_id` (None: the General topic). Returns the update id, or 0 when the bot
+        doesn't get the message (privacy mode, not in the group, allowed_updates)."""
         chat = self._known_chat(chat_id)
+        if thread_id is not None:
+            self._topic(chat_id, thread_id)
         entities = _command_entities(text)
         if chat.type == "channel":
             return self._enqueue("channel_post", self._store(chat, text, entities, sender=None))
@@ -256,7 +323,10 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
             raise ValueError(f"in a private chat the user is the chat: user {user_id} can't write in chat {chat_id}")
         user = self._remember_user(user_id, first_name, username)
         chat.members.setdefault(user_id, {"status": "member"})
+        if thread_id is not None and chat.topics[thread_id].closed and not self._may_manage_topics(chat, user_id):
+            raise ValueError(f"topic {thread_id} is closed: only topic managers write in it")
         message = self._store(chat, text, entities, sender=user)
+        self._in_thread(chat, message, thread_id)
         if not self._reaches_bot(chat, text):
             return 0
         return self._enqueue("message", message)
@@ -326,6 +396,8 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         chat = self._known_chat(chat_id)
         if message_id not in chat.messages:
             raise ValueError(f"chat {chat_id} has no message {message_id}")
+        if message_id in chat.topics:
+            raise ValueError(f"message {message_id} opens a topic: delete_topic() deletes it with the topic")
         del chat.messages[message_id]
         chat.by_bot.discard(message_id)
 
@@ -359,8 +431,14 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     def pending_updates(self) -> list[dict[str, Any]]:
         return list(self._pending)
 
-    def sent(self, chat_id: int | None = None) -> list[SentMessage]:
-        return [m for m in self._sent if chat_id is None or m.chat_id == chat_id]
+    def sent(self, chat_id: int | None = None, *, thread_id: int | EllipsisType | None = ...) -> list[SentMessage]:
+        """The bot's accepted sends and edits, of one chat if named, of one of its threads
+        if `thread_id` is given (None: a forum's General topic, or no thread)."""
+        return [
+            m
+            for m in self._sent
+            if (chat_id is None or m.chat_id == chat_id) and (thread_id is ... or m.thread_id == thread_id)
+        ]
 
     async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 10.0) -> Call:
         """The first call, past or future, that matches."""
@@ -395,9 +473,16 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         for call in self.calls[-last:]:
             params = " ".join(f"{k}={_short(v)}" for k, v in call.params.items())
             outcome = "" if call.ok else f" -> {call.description}"
+            if call.ok and isinstance(call.result, dict) and "message_thread_id" in call.result:
+                # a reply lands in the thread of what it answers, which its params don't show
+                outcome = f" -> in thread {call.result['message_thread_id']}"
             lines.append(f"  +{call.at - self._started_at:.3f}s {call.method} {call.status} {params}{outcome}")
         hook = self.webhook["url"] if self.webhook else "none"
         lines.append(f"pending updates: {[_update_kind(u) for u in self._pending]}; webhook: {hook}")
+        for chat in self._chats.values():
+            if chat.is_forum:
+                topics = [f"{i} {t.name!r}" + (" (closed)" if t.closed else "") for i, t in chat.topics.items()]
+                lines.append(f"forum {chat.id} topics: {', '.join(topics) or 'General only'}")
         return "\n".join(lines)
 
     # ----- the world, inside ---------------------------------------------------------------------
@@ -405,6 +490,31 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
         if chat_id not in self._chats:
             raise KeyError(f"chat {chat_id} is unknown: add_chat() it first")
         return self._chats[chat_id]
+
+    def _forum(self, chat_id: int) -> FakeChat:
+        chat = self._known_chat(chat_id)
+        if not chat.is_forum:
+            raise ValueError(f"chat {chat_id} is not a forum: add_chat(..., is_forum=True) makes one")
+        return chat
+
+    def _topic(self, chat_id: int, thread_id: int) -> FakeTopic:
+        chat = self._forum(chat_id)
+        if thread_id == GENERAL_TOPIC:
+            raise ValueError("the General topic is no topic of add_topic's: thread_id=None writes in it")
+        if thread_id not in chat.topics:
+            raise ValueError(f"forum {chat_id} has no topic {thread_id}; it has {sorted(chat.topics)}")
+        return chat.topics[thread_id]
+
+    def _in_thread(self, chat: FakeChat, message: dict[str, Any], thread_id: int | None) -> None:
+        """Files a new message in its thread. In a forum topic it is a topic message and,
+        unless it replies to something else, a reply to the topic's forum_topic_created
+        message, as Telegram shows every message of a topic."""
+        if thread_id is None:
+            return
+        message["message_thread_id"] = thread_id
+        if chat.is_forum:
+            message["is_topic_message"] = True
+            message.setdefault("reply_to_message", copy.deepcopy(chat.messages[thread_id]))
 
     def _bot_user(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_username, "username": self.bot_username}
@@ -452,20 +562,21 @@ class FakeTelegram(UpdateMethodsMixin, CommandMethodsMixin, MessageMethodsMixin,
     def _store(
         self,
         chat: FakeChat,
-        text: str,
+        text: str | None,
         entities: list[dict[str, Any]],
         *,
         sender: dict[str, Any] | None,
         by_bot: bool = False,
     ) -> dict[str, Any]:
-        """A new message in the chat, numbered after the chat's last."""
+        """A new message in the chat, numbered after the chat's last (without text: a service message)."""
         chat.last_message_id += 1
         message: dict[str, Any] = {"message_id": chat.last_message_id, "date": int(time.time()), "chat": chat.json()}
         if chat.type == "channel":
             message["sender_chat"] = chat.json()  # channel posts have no `from`
         elif sender is not None:
             message["from"] = sender
-        message["text"] = text
+        if text is not None:
+            message["text"] = text
         if entities:
             message["entities"] = entities
         chat.messages[chat.last_message_id] = message

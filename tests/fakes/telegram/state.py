@@ -1,7 +1,7 @@
 """The world the fake keeps: a chat (FakeChat) with its members, its messages as they
-are now and which of them the bot sent, plus the fields each kind of ChatMember and a
-getChat answer must carry for python-telegram-bot to accept them. Users and updates
-are kept by the server itself."""
+are now and which of them the bot sent, a forum's topics (FakeTopic), plus the fields
+each kind of ChatMember and a getChat answer must carry for python-telegram-bot to
+accept them. Users and updates are kept by the server itself."""
 
 from __future__ import annotations
 
@@ -79,6 +79,15 @@ _GROUP_PERMISSIONS = {
 
 
 @dataclass
+class FakeTopic:
+    """A forum topic; its thread id is the key it is kept under in FakeChat.topics."""
+
+    name: str
+    icon_color: int
+    closed: bool = False
+
+
+@dataclass
 class FakeChat:
     id: int
     type: str
@@ -91,12 +100,17 @@ class FakeChat:
     blocked: bool = False
     migrated_to: int | None = None
     last_message_id: int = 0
+    is_forum: bool = False
+    # thread id -> topic, the General topic left out; a deleted topic is gone from here
+    topics: dict[int, FakeTopic] = field(default_factory=dict)
 
     def json(self) -> dict[str, Any]:
         chat: dict[str, Any] = {"id": self.id, "type": self.type}
         for name in ("title", "username", "first_name"):
             if getattr(self, name) is not None:
                 chat[name] = getattr(self, name)
+        if self.is_forum:
+            chat["is_forum"] = True  # Telegram leaves the field out for chats that are not forums
         return chat
 
     def full_info(self) -> dict[str, Any]:

@@ -1,13 +1,15 @@
 """Chats as the methods name them: a chat_id (a number or a public @username) to
 the chat, with the migration error of an upgraded group, whether the bot may write in
-it at all, and the getChat, getChatMember, getChatAdministrators and
-getChatMemberCount methods. Every method that takes a chat_id goes through here."""
+it at all and in which thread (a forum topic, open or closed), and the getChat,
+getChatMember, getChatAdministrators and getChatMemberCount methods. Every method that
+takes a chat_id goes through here."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
+from ..constants import THREAD_NOT_FOUND, TOPIC_CLOSED
 from ..errors import bad_request, forbidden
 from ..plumbing import _int_param
 from ..state import FakeChat
@@ -61,6 +63,34 @@ class ChatMethodsMixin:
             raise forbidden(f"bot is not a member of the {chat.type} chat")
         if status == "restricted" and not me.get("can_send_messages"):
             raise bad_request("not enough rights to send text messages to the chat")
+
+    def _send_thread(self, chat: FakeChat, params: dict[str, Any], reply_to: dict[str, Any] | None) -> int | None:
+        """The thread a send goes to (None: no thread, a forum's General topic). Without
+        message_thread_id a reply goes to the thread of the message it answers, as
+        Telegram files it there."""
+        given = params.get("message_thread_id")
+        # The Bot API reads an integer it did not get as 0, so 0 asks for no thread.
+        requested = _int_param(params, "message_thread_id") if given not in (None, "") else 0
+        thread_id: int | None = None
+        if requested:
+            # In a forum only a topic is a thread, and the General topic's 1 is refused
+            # too; elsewhere any message of the chat roots one (a reply thread).
+            if requested not in (chat.topics if chat.is_forum else chat.messages):
+                raise bad_request(THREAD_NOT_FOUND)
+            thread_id = requested
+        elif reply_to is not None:
+            thread_id = reply_to.get("message_thread_id")
+        topic = chat.topics.get(thread_id) if chat.is_forum and thread_id is not None else None
+        if topic is not None and topic.closed and not self._may_manage_topics(chat, self.bot_id):
+            raise bad_request(TOPIC_CLOSED)
+        return thread_id
+
+    def _may_manage_topics(self, chat: FakeChat, user_id: int) -> bool:
+        """Topic managers (the creator, admins with can_manage_topics) still write in closed topics."""
+        member = self._member_json(chat, user_id)
+        if member["status"] == "creator":
+            return True
+        return member["status"] == "administrator" and bool(member.get("can_manage_topics"))
 
     def _bot_is_admin(self, chat: FakeChat) -> bool:
         return chat.members.get(self.bot_id, {}).get("status") in ("administrator", "creator")

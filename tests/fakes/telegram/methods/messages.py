@@ -1,8 +1,8 @@
 """Messages: sendMessage, editMessageText, deleteMessage and sendChatAction, with
-Telegram's refusals (rights in the chat, replies to missing messages, an edit that
-changes nothing, deleting others' messages, flood limits that sends, edits and
-deletes share) and the SentMessage record each accepted send or edit leaves for the
-test."""
+Telegram's refusals (rights in the chat, threads and forum topics that are missing or
+closed, replies to missing messages, an edit that changes nothing, deleting others'
+messages, flood limits that sends, edits and deletes share) and the SentMessage
+record each accepted send or edit leaves for the test."""
 
 from __future__ import annotations
 
@@ -45,10 +45,12 @@ class MessageMethodsMixin:
         text, entities = parse_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
         markup = check_reply_markup(params.get("reply_markup"))
         reply_to = self._reply_target(chat, params)
-        self._limits.take(chat.id, chat.type, time.monotonic())
+        thread_id = self._send_thread(chat, params, reply_to)
+        self._limits.take(chat.id, chat.type, time.monotonic())  # per chat: a forum's topics share it
         message = self._store(chat, text, entities, sender=self._bot_user(), by_bot=True)
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        self._in_thread(chat, message, thread_id)
         self._decorate(message, markup, params)
         self._sent.append(self._sent_record(chat.id, message, params, edited=False))
         return copy.deepcopy(message)
@@ -137,6 +139,7 @@ class MessageMethodsMixin:
             link_preview_disabled=disabled,
             edited=edited,
             inline_message_id=params.get("inline_message_id"),
+            thread_id=message.get("message_thread_id"),
         )
 
     async def _delete_message(self, params: dict[str, Any]) -> bool:
@@ -145,6 +148,9 @@ class MessageMethodsMixin:
         if message_id not in chat.messages:
             raise bad_request("message to delete not found")
         if message_id not in chat.by_bot and chat.type != "private" and not self._may_delete_others(chat):
+            raise bad_request("message can't be deleted")
+        if message_id in chat.topics:
+            # A topic's first message goes only with the topic (deleteForumTopic), which the fake lacks.
             raise bad_request("message can't be deleted")
         if time.time() - chat.messages[message_id].get("date", 0) >= MAX_DELETE_AGE:
             # Telegram keeps messages older than 48 hours from bots' deletes.
@@ -162,6 +168,7 @@ class MessageMethodsMixin:
     async def _send_chat_action(self, params: dict[str, Any]) -> bool:
         chat = self._chat(params.get("chat_id"))
         self._check_can_send(chat)
+        self._send_thread(chat, params, None)  # "typing" shows in a thread the bot may write in
         if params.get("action") not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         return True
