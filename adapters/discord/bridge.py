@@ -29,9 +29,7 @@ NO_PINGS = discord.AllowedMentions.none()
 ANSWER_WITHIN = 2.0
 
 
-def chat_of(
-    channel: discord.abc.Messageable | discord.abc.GuildChannel | None, channel_id: int | None, in_guild: bool
-) -> ChatRef:
+def chat_of(channel: object, channel_id: int | None, in_guild: bool) -> ChatRef:
     # Whether a server holds it, not the channel's class, makes a chat shared:
     # a thread is no GuildChannel in discord.py, yet its members are not one user.
     if in_guild or isinstance(channel, discord.abc.GuildChannel):
@@ -58,24 +56,36 @@ def form_of(channel: object) -> PlaceForm:
     return PlaceForm.MESSAGES
 
 
-# The channels a subscription may name: where the bot can post a push.
-PLACE_CHANNELS = (discord.TextChannel, discord.ForumChannel, discord.Thread)
+# The channels a subscription may name: where the bot can post a push. A
+# thread may come partial (not in the gateway's cache: an archived one).
+PLACE_CHANNELS = (discord.TextChannel, discord.ForumChannel, discord.Thread, discord.app_commands.AppCommandThread)
 
 
-def place_of(interaction: discord.Interaction, channel: discord.abc.GuildChannel | discord.Thread) -> Place | NoPlace:
+def rights_in(channel: Any, member: discord.Member) -> discord.Permissions:
+    """What `member` may do in `channel`; a partial thread's are its parent's,
+    with Send Messages in Threads in place of Send Messages, as Discord counts them."""
+    if hasattr(channel, "permissions_for"):
+        return channel.permissions_for(member)
+    parent = member.guild.get_channel(getattr(channel, "parent_id", None) or 0)
+    return parent.permissions_for(member) if parent is not None else discord.Permissions.none()
+
+
+def place_of(interaction: discord.Interaction, channel: Any) -> Place | NoPlace:
     """A channel given as an option, and what Discord says of it, for the core to decide on."""
     named = f"#{channel.name}"
-    if interaction.guild is None or getattr(channel, "guild", None) is None or channel.guild.id != interaction.guild.id:
+    guild = interaction.guild
+    home = getattr(channel, "guild_id", None) or getattr(getattr(channel, "guild", None), "id", None)
+    if guild is None or home != guild.id:
         return NoPlace(Problem.OTHER_SERVER, named)
     if not isinstance(channel, PLACE_CHANNELS):
         return NoPlace(Problem.WRONG_KIND, named)
     user = interaction.user
 
     async def caller_is_admin() -> bool:
-        return isinstance(user, discord.Member) and channel.permissions_for(user).manage_channels
+        return isinstance(user, discord.Member) and rights_in(channel, user).manage_channels
 
     async def bot_lacks() -> Missing | None:
-        return missing_bot_rights(channel, channel.permissions_for(channel.guild.me))
+        return missing_bot_rights(channel, rights_in(channel, guild.me))
 
     ref = chat_of(channel, channel.id, in_guild=True)
     return Place(ref, named, caller_is_admin, bot_lacks, admin_right="Manage Channels")
@@ -116,10 +126,7 @@ class DiscordBridge:
 
     async def run(self, interaction: discord.Interaction, name: str, options: Mapping[str, object]) -> None:
         """A slash command: its typed options go to the core, a channel as the place it names."""
-        args = {
-            key: place_of(interaction, _resolved(value)) if _is_channel(value) else value
-            for key, value in options.items()
-        }
+        args = {key: place_of(interaction, value) if _is_channel(value) else value for key, value in options.items()}
         await self._answer(interaction, self.commands.command(self._caller(interaction), name, args))
 
     async def press(self, interaction: discord.Interaction, action: str, argument: str) -> None:

@@ -7,7 +7,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import discord
 from discord import app_commands
@@ -115,11 +115,30 @@ def _option_type(argument: Argument) -> object:
     if argument.kind is ArgKind.COUNT:
         return app_commands.Range[int, argument.minimum, argument.maximum]
     if argument.kind is ArgKind.PLACE:
-        # Text and announcement channels, forums and threads: every place a push can land.
-        return Union[discord.TextChannel, discord.ForumChannel, discord.Thread]  # noqa: UP007
+        return app_commands.Transform[discord.abc.GuildChannel, PlaceOption]
     if argument.kind is ArgKind.SWITCH:
         return bool
     return str
+
+
+class PlaceOption(app_commands.Transformer):
+    """A channel option offering every place a push can land: text and
+    announcement channels, forums and threads. discord.py's own channel
+    transformers refuse a channel its cache lacks (an archived thread the
+    gateway never announced); this one hands it on partial, and the bridge
+    reads its rights off its parent."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        kinds = discord.ChannelType
+        return [kinds.text, kinds.news, kinds.forum, kinds.public_thread, kinds.private_thread, kinds.news_thread]
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> Any:
+        return value.resolve() or value
 
 
 def _completer(

@@ -245,3 +245,61 @@ async def test_0005_adds_corrections_and_retractions_to_stories_in_place(core: C
     assert await search.story_ids("quokka") == []
     fresh = await core.publisher.publish(replace(draft, slug="after-the-way-back", title="Zeppelin index check"))
     assert await search.story_ids("Zeppelin") == [fresh.story_id]
+
+
+async def test_0006_gives_existing_places_their_form_and_keeps_their_pushes(core: Core) -> None:
+    from sqlalchemy import text
+
+    from content.chats.ref import ChatRef, PlaceForm
+    from content.commands.caller import Caller
+    from content.delivery.queue import DeliveryQueue
+    from content.stories.drafts import StoryDraft
+
+    await db.downgrade(core.engine, "0005")
+    async with core.engine.begin() as connection:
+        columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("chats")})
+        assert not {"form", "republish"} & columns
+    # Rows written at 0005: a chat and a topic of it, each following a tag, and a push queued for each.
+    topic = ChatRef("telegram", "-1001", "group", "AI", thread_id="7")
+    async with core.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO chats (platform, platform_chat_id, kind, thread_id, title, active, created_at, updated_at) "
+                "VALUES ('telegram', '-1001', 'group', '', 'Readers', true, :now, :now), "
+                "('telegram', '-1001', 'group', '7', 'AI', true, :now, :now)"
+            ),
+            {"now": datetime(2026, 12, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO subscriptions (chat_id, tag_id, created_at) "
+                "SELECT chats.id, tags.id, :now FROM chats, tags WHERE tags.key = 'xai'"
+            ),
+            {"now": datetime(2026, 12, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+    await db.migrate(core.engine)
+    async with core.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT thread_id, form, republish FROM chats ORDER BY thread_id"))).all()
+    assert [(t, f, bool(r)) for t, f, r in rows] == [("", "messages", False), ("7", "messages", False)]
+    draft = StoryDraft(
+        slug="after-0006",
+        title="After 0006",
+        summary="Pushed to places from before.",
+        category="AI",
+        published_at=datetime(2026, 12, 2, tzinfo=UTC),
+        tags=("xAI",),
+        url=None,
+        terms=(),
+        body="Lead.",
+    )
+    assert (await core.publisher.publish(draft)).deliveries_queued == 2
+    jobs = await DeliveryQueue(core.sessions).claim("telegram", 10)
+    claimed = sorted((j.chat.thread_id or "", j.chat.form, j.target.republish) for j in jobs)
+    assert claimed == [("", PlaceForm.MESSAGES, False), ("7", PlaceForm.MESSAGES, False)]
+    reply = await core.commands.handle_text(Caller(topic, "u1", is_admin=True), "/subscriptions")
+    assert "follows #xAI" in str(reply)
+    await db.downgrade(core.engine, "0005")
+    async with core.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM chats"))).scalar_one() == 2
+        assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 2
+    await db.migrate(core.engine)

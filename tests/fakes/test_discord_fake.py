@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import time
 import zlib
@@ -23,10 +24,14 @@ from discord import app_commands
 
 from tests.fakes.discord import (
     ADMINISTRATOR,
+    CROSSPOSTED,
     EMBED_LINKS,
     EPHEMERAL,
     LOADING,
+    MANAGE_MESSAGES,
+    MANAGE_THREADS,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     USE_APPLICATION_COMMANDS,
     VIEW_CHANNEL,
     FakeDiscord,
@@ -774,3 +779,359 @@ async def test_auto_sharded_client_asks_how_many_shards(fake: FakeDiscord) -> No
         assert client.shard_count == 2
     assert "GET /gateway/bot" in {c.route for c in fake.calls}
     assert sorted(fake.identified_shards) == [(0, 2), (1, 2)]
+
+
+# ----- threads ------------------------------------------------------------------------------------------
+
+THREAD = 340_000_000_000_000_001
+OTHER_THREAD = 340_000_000_000_000_002
+PRIVATE = 340_000_000_000_000_003
+FORUM = 350_000_000_000_000_001
+NEWS = 360_000_000_000_000_001
+TAGS = [(370_000_000_000_000_000 + i, f"tag{i}") for i in range(7)]
+
+
+async def test_threads_reach_the_bot_as_discord_sends_them(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions", owner_id=USER)
+    fake.add_thread(CHANNEL, PRIVATE, "mods only", private=True, owner_id=MODERATOR)  # the bot is not in it
+    fake.add_thread(CHANNEL, OTHER_THREAD, "old", archived=True)
+    created: asyncio.Queue[discord.Thread] = asyncio.Queue()
+    client = Bot()
+
+    @client.event
+    async def on_thread_create(thread: discord.Thread) -> None:
+        created.put_nowait(thread)
+
+    async with connected(client, fake):
+        guild = client.get_guild(GUILD)
+        assert [t.id for t in guild.threads] == [THREAD]  # active threads the bot can see
+        assert [t.id for t in await guild.active_threads()] == [THREAD]
+        thread = guild.get_thread(THREAD)
+        assert (thread.parent_id, thread.owner_id, thread.type) == (CHANNEL, USER, discord.ChannelType.public_thread)
+        assert not thread.archived and thread.auto_archive_duration == 1440
+        fake.add_channel(GUILD, NEWS, "news", 5)
+        fake.add_thread(NEWS, 340_000_000_000_000_009, "launch")
+        late = await asyncio.wait_for(created.get(), 5)
+        assert late.type is discord.ChannelType.news_thread and late.parent.is_news()
+        archived = await client.fetch_channel(OTHER_THREAD)
+        assert isinstance(archived, discord.Thread) and archived.archived
+        with pytest.raises(discord.Forbidden) as hidden:
+            await client.fetch_channel(PRIVATE)
+    assert hidden.value.code == 50001
+    data = fake.channel(THREAD)
+    assert data["thread_metadata"]["archived"] is False and data["parent_id"] == str(CHANNEL)
+    assert {"message_count", "member_count", "total_message_sent", "flags", "owner_id"} <= set(data)
+    with pytest.raises(ValueError, match="private threads"):
+        fake.add_thread(NEWS, 340_000_000_000_000_010, "secret", private=True)
+
+
+async def test_sending_in_a_thread_needs_send_messages_in_threads(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions")
+    fake.add_thread(HIDDEN, OTHER_THREAD, "staff questions")
+    fake.set_overwrite(CHANNEL, GUILD, allow=SEND_MESSAGES, deny=SEND_MESSAGES_IN_THREADS)
+    async with connected(Bot(), fake) as client:
+        thread = client.get_channel(THREAD) or await client.fetch_channel(THREAD)
+        with pytest.raises(discord.Forbidden) as refused:
+            await thread.send("an answer")
+        await client.get_channel(CHANNEL).send("Send Messages is for the channel itself")
+        fake.set_overwrite(CHANNEL, GUILD, allow=SEND_MESSAGES_IN_THREADS, deny=SEND_MESSAGES)
+        sent = await thread.send("an answer", embed=discord.Embed(title="links count in threads too"))
+        with pytest.raises(discord.Forbidden) as cannot_see:
+            await client.get_partial_messageable(OTHER_THREAD).send("hello")
+    assert (refused.value.status, refused.value.code, refused.value.text) == (403, 50013, "Missing Permissions")
+    assert (cannot_see.value.status, cannot_see.value.code) == (403, 50001)
+    assert [m["id"] for m in fake.messages(THREAD)] == [str(sent.id)]
+    assert fake.channel(THREAD)["message_count"] == 1 and fake.channel(THREAD)["last_message_id"] == str(sent.id)
+
+
+async def test_posting_into_an_archived_thread_unarchives_it(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions")
+    updates: asyncio.Queue[discord.RawThreadUpdateEvent] = asyncio.Queue()
+    client = Bot()
+
+    @client.event
+    async def on_raw_thread_update(payload: discord.RawThreadUpdateEvent) -> None:
+        updates.put_nowait(payload)
+
+    async with connected(client, fake):
+        first = await client.get_channel(THREAD).send("a first answer")
+        fake.archive_thread(THREAD)
+        assert (await asyncio.wait_for(updates.get(), 5)).data["thread_metadata"]["archived"] is True
+        assert client.get_guild(GUILD).get_thread(THREAD) is None  # discord.py drops archived threads
+        thread = await client.fetch_channel(THREAD)
+        with pytest.raises(discord.HTTPException) as no_edits:
+            await first.edit(content="edited")  # an archived thread's messages stay as they are
+        await thread.send("reviving the thread")
+        unarchived = await asyncio.wait_for(updates.get(), 5)
+        assert unarchived.data["thread_metadata"]["archived"] is False
+        assert client.get_guild(GUILD).get_thread(THREAD) is not None
+    assert (no_edits.value.status, no_edits.value.code) == (400, 50083)
+    assert fake.channel(THREAD)["thread_metadata"]["archived"] is False
+
+
+async def test_an_archived_locked_thread_takes_messages_from_moderators_only(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions")
+    fake.archive_thread(THREAD, locked=True)
+    async with connected(Bot(), fake) as client:
+        thread = await client.fetch_channel(THREAD)
+        assert thread.archived and thread.locked
+        with pytest.raises(discord.HTTPException) as refused:
+            await thread.send("hello?")
+        fake.add_role(GUILD, 330_000_000_000_000_002, "thread keepers", MANAGE_THREADS)
+        fake.add_member(GUILD, fake.bot_user_id, fake.bot_name, roles=[330_000_000_000_000_002])
+        await thread.send("a moderator may")
+    assert (refused.value.status, refused.value.code, refused.value.text) == (400, 50083, "Thread is archived")
+    metadata = fake.channel(THREAD)["thread_metadata"]
+    assert (metadata["archived"], metadata["locked"]) == (False, True)
+    assert [m["content"] for m in fake.messages(THREAD)] == ["a moderator may"]
+
+
+async def test_a_deleted_thread_or_channel_is_unknown(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions")
+    deleted: asyncio.Queue[Any] = asyncio.Queue()
+    client = Bot()
+
+    @client.event
+    async def on_raw_thread_delete(payload: discord.RawThreadDeleteEvent) -> None:
+        deleted.put_nowait(payload)
+
+    @client.event
+    async def on_guild_channel_delete(channel: discord.abc.GuildChannel) -> None:
+        deleted.put_nowait(channel)
+
+    async with connected(client, fake):
+        thread = client.get_channel(THREAD)
+        await thread.send("before")
+        fake.delete_channel(THREAD)
+        assert (await asyncio.wait_for(deleted.get(), 5)).thread_id == THREAD
+        with pytest.raises(discord.NotFound) as send_refused:
+            await thread.send("after")
+        with pytest.raises(discord.NotFound) as fetch_refused:
+            await client.fetch_channel(THREAD)
+        fake.delete_channel(READ_ONLY)
+        assert (await asyncio.wait_for(deleted.get(), 5)).id == READ_ONLY
+        assert client.get_channel(READ_ONLY) is None
+    for refused in (send_refused.value, fetch_refused.value):
+        assert (refused.status, refused.code, refused.text) == (404, 10003, "Unknown Channel")
+    assert fake.messages(THREAD) == []
+    with pytest.raises(KeyError):
+        fake.channel(THREAD)
+
+
+async def test_the_bot_starts_archives_and_deletes_threads(fake: FakeDiscord) -> None:
+    async with connected(Bot(), fake) as client:
+        channel = client.get_channel(CHANNEL)
+        thread = await channel.create_thread(name="follow-ups", type=discord.ChannelType.public_thread)
+        assert thread.owner_id == fake.bot_user_id and thread.parent_id == CHANNEL
+        archived = await thread.edit(archived=True)
+        assert archived.archived
+        with pytest.raises(discord.Forbidden) as cannot_delete:
+            await thread.delete()  # deleting a thread needs Manage Threads
+        with pytest.raises(discord.Forbidden) as cannot_lock:
+            await thread.edit(archived=False, locked=True)
+    assert cannot_delete.value.code == 50013 and cannot_lock.value.code == 50013
+    created = next(c for c in fake.calls if c.route == f"POST /channels/{CHANNEL}/threads")
+    assert (created.status, created.json["type"]) == (201, 11)
+    assert fake.channel(thread.id)["thread_metadata"]["archived"] is True
+
+
+# ----- forums ------------------------------------------------------------------------------------------
+
+
+async def test_a_forum_takes_posts_not_messages(fake: FakeDiscord) -> None:
+    fake.add_channel(GUILD, FORUM, "explainers", 15, tags=TAGS[:3])
+    async with connected(Bot(), fake) as client:
+        forum = client.get_channel(FORUM)
+        assert isinstance(forum, discord.ForumChannel)
+        assert [t.name for t in forum.available_tags] == ["tag0", "tag1", "tag2"]
+        with pytest.raises(discord.HTTPException) as refused:
+            await client.get_partial_messageable(FORUM).send("hello")
+        thread, message = await forum.create_thread(
+            name="What is a transformer?",
+            embed=discord.Embed(title="Transformers", description="Attention is all you need"),
+            applied_tags=[forum.get_tag(TAGS[0][0]), forum.get_tag(TAGS[2][0])],
+        )
+        assert isinstance(thread, discord.Thread) and thread.id == message.id
+        assert thread.parent_id == FORUM and [t.id for t in thread.applied_tags] == [TAGS[0][0], TAGS[2][0]]
+        assert message.embeds[0].title == "Transformers" and message.channel.id == thread.id
+        reply = await thread.send("A follow-up")
+        await message.edit(content="Updated starter")
+        await reply.delete()
+        (post,) = fake.posts(FORUM)
+        await message.delete()  # the post stays, without its starter message
+        fetched = await client.fetch_channel(FORUM)
+    assert (refused.value.status, refused.value.code) == (400, 50008)
+    assert refused.value.text == "Cannot send messages in a non-text channel"
+    request = next(c for c in fake.calls if c.route == f"POST /channels/{FORUM}/threads")
+    assert request.status == 201 and request.query == {"use_nested_fields": "1"}
+    assert request.json["applied_tags"] == [str(TAGS[0][0]), str(TAGS[2][0])] and "embeds" in request.json["message"]
+    assert (post["thread_id"], post["name"], post["applied_tags"]) == (
+        thread.id,
+        "What is a transformer?",
+        [TAGS[0][0], TAGS[2][0]],
+    )
+    assert post["message"]["id"] == str(thread.id) and post["message"]["content"] == "Updated starter"
+    assert fake.posts(FORUM)[0]["message"] is None
+    assert fake.channel(thread.id)["message_count"] == 0  # the follow-up was deleted; the starter never counts
+    assert isinstance(fetched, discord.ForumChannel) and len(fetched.available_tags) == 3
+
+
+async def test_forum_posts_are_checked_as_discord_checks_them(fake: FakeDiscord) -> None:
+    fake.add_channel(GUILD, FORUM, "explainers", 15, tags=TAGS, require_tag=True)
+    async with connected(Bot(), fake) as client:
+        forum = client.get_channel(FORUM)
+        assert forum.flags.require_tag
+        tags = [forum.get_tag(tag_id) for tag_id, _ in TAGS]
+        attempts = {
+            "six tags": forum.create_thread(name="t", content="c", applied_tags=tags[:6]),
+            "no tag": forum.create_thread(name="t", content="c"),
+            "long name": forum.create_thread(name="n" * 101, content="c", applied_tags=tags[:1]),
+            "foreign tag": forum.create_thread(name="t", content="c", applied_tags=[discord.Object(1)]),
+            "long content": forum.create_thread(name="t", content="c" * 2001, applied_tags=tags[:1]),
+            "empty": forum.create_thread(name="t", applied_tags=tags[:1]),
+        }
+        refused = {}
+        for what, attempt in attempts.items():
+            with pytest.raises(discord.HTTPException) as error:
+                await attempt
+            refused[what] = error.value
+        five = await forum.create_thread(name="n" * 100, content="c", applied_tags=tags[:5])
+    assert refused["six tags"].code == 50035 and "applied_tags" in refused["six tags"].text
+    assert (refused["no tag"].status, refused["no tag"].code) == (400, 40067)
+    assert refused["no tag"].text == "A tag is required to create a forum post in this channel"
+    assert refused["long name"].code == 50035 and "name" in refused["long name"].text
+    assert refused["foreign tag"].code == 50035 and "applied_tags.0" in refused["foreign tag"].text
+    assert refused["long content"].code == 50035 and "message.content" in refused["long content"].text
+    assert refused["empty"].code == 50006
+    assert [p["thread_id"] for p in fake.posts(FORUM)] == [five.thread.id]  # nothing refused left a thread
+
+
+async def test_a_forum_post_with_files_goes_as_multipart(fake: FakeDiscord) -> None:
+    fake.add_channel(GUILD, FORUM, "explainers", 15)
+    async with connected(Bot(), fake) as client:
+        thread, message = await client.get_channel(FORUM).create_thread(
+            name="Sources", content="The paper", file=discord.File(io.BytesIO(b"%PDF-1.7"), "paper.pdf")
+        )
+    request = next(c for c in fake.calls if c.route == f"POST /channels/{FORUM}/threads")
+    assert request.files[0]["filename"] == "paper.pdf" and request.json["name"] == "Sources"
+    assert [a.filename for a in message.attachments] == ["paper.pdf"] and thread.id == message.id
+    assert fake.posts(FORUM)[0]["message"]["attachments"][0]["size"] == 8
+
+
+async def test_forum_posts_need_create_posts(fake: FakeDiscord) -> None:
+    fake.add_channel(GUILD, FORUM, "explainers", 15)
+    fake.set_overwrite(FORUM, GUILD, allow=0, deny=SEND_MESSAGES)
+    async with connected(Bot(), fake) as client:
+        with pytest.raises(discord.Forbidden) as refused:
+            await client.get_channel(FORUM).create_thread(name="t", content="c")
+    assert (refused.value.status, refused.value.code) == (403, 50013)
+    assert fake.posts(FORUM) == []
+
+
+# ----- announcement channels ----------------------------------------------------------------------------
+
+
+async def test_publishing_is_limited_to_ten_an_hour_per_channel(fake: FakeDiscord) -> None:
+    fake.add_channel(GUILD, NEWS, "news", 5)
+    # without max_ratelimit_timeout discord.py would sleep out the hour and retry
+    async with connected(Bot(max_ratelimit_timeout=30.0), fake) as client:
+        channel = client.get_channel(NEWS)
+        assert channel.is_news()
+        sent = [await channel.send(f"story {i}") for i in range(12)]
+        for message in sent[:10]:
+            await message.publish()
+        with pytest.raises(discord.RateLimited) as limited:
+            await sent[10].publish()
+        with pytest.raises(discord.HTTPException) as twice:
+            await sent[0].publish()
+        fake.age_crossposts(NEWS, 3600)
+        await sent[10].publish()
+        with pytest.raises(discord.HTTPException) as not_news:
+            await (await client.get_channel(CHANNEL).send("plain")).publish()
+    assert 3590 < limited.value.retry_after <= 3600
+    assert not isinstance(limited.value, discord.HTTPException)
+    answer = next(c for c in fake.calls if c.status == 429)
+    assert answer.response["global"] is False and answer.response["message"] == "You are being rate limited."
+    assert (twice.value.status, twice.value.code) == (400, 40033)
+    assert twice.value.text == "This message has already been crossposted"
+    assert not_news.value.code == 50024
+    assert fake.crossposted(NEWS) == [m.id for m in sent[:11]]
+    assert fake.message(sent[0].id)["flags"] & CROSSPOSTED and not fake.message(sent[11].id)["flags"]
+
+
+async def test_publishing_another_users_message_needs_manage_messages(fake: FakeDiscord) -> None:
+    fake.add_channel(GUILD, NEWS, "news", 5)
+    async with connected(Bot(), fake) as client:
+        theirs = fake.post_by_member(NEWS, USER, "breaking news")
+        message = await client.get_channel(NEWS).fetch_message(theirs)
+        assert message.author.id == USER and message.content == ""  # no message content intent
+        with pytest.raises(discord.Forbidden) as refused:
+            await message.publish()
+        fake.set_overwrite(NEWS, fake.bot_user_id, allow=MANAGE_MESSAGES, deny=0, type=1)
+        await message.publish()
+    assert (refused.value.status, refused.value.code) == (403, 50013)
+    assert fake.crossposted(NEWS) == [theirs]
+    assert fake.messages(NEWS) == []  # messages() lists the bot's own
+
+
+# ----- commands in threads, channel options -----------------------------------------------------------------
+
+
+async def test_slash_commands_in_a_thread_come_from_the_thread(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions", owner_id=USER)
+    fake.set_overwrite(CHANNEL, fake.bot_user_id, allow=0, deny=SEND_MESSAGES_IN_THREADS, type=1)
+    seen: list[discord.Interaction] = []
+
+    async def answer(interaction: discord.Interaction, topic: str) -> Any:
+        seen.append(interaction)
+        return await interaction.response.send_message(f"on {topic}")
+
+    client = Bot()
+    add_reply_command(client, answer)
+    async with connected(client, fake):
+        await sync_guild(client)
+        fake.slash(THREAD, USER, "latest", {"topic": "ai"})
+        assert not isinstance(await client.outcome(), Exception)
+        fake.archive_thread(THREAD)
+        with pytest.raises(ValueError, match="archived"):
+            fake.slash(THREAD, USER, "latest", {"topic": "ai"})
+    (interaction,) = seen
+    assert isinstance(interaction.channel, discord.Thread) and interaction.channel.parent_id == CHANNEL
+    assert interaction.channel_id == THREAD
+    assert not interaction.app_permissions.send_messages_in_threads and interaction.app_permissions.send_messages
+    delivery = next(f for f in fake.gateway_frames if f.event == "INTERACTION_CREATE")
+    assert delivery.payload["d"]["channel"]["thread_metadata"]["archived"] is False
+    assert [m["content"] for m in fake.messages(THREAD)] == ["on ai"]  # an answer needs no send permission
+
+
+async def test_channel_options_resolve_threads_forums_and_announcement_channels(fake: FakeDiscord) -> None:
+    fake.add_thread(CHANNEL, THREAD, "questions")
+    fake.add_channel(GUILD, FORUM, "explainers", 15, tags=TAGS[:1], require_tag=True)
+    fake.add_channel(GUILD, NEWS, "news", 5)
+    client = Bot()
+
+    @client.tree.command(name="place", description="Where to post", guild=discord.Object(GUILD))
+    async def place(
+        interaction: discord.Interaction, where: discord.Thread | discord.ForumChannel | discord.TextChannel
+    ) -> None:
+        await client.report(interaction.response.send_message(f"{type(where).__name__} {where.type.value}"))
+
+    @client.tree.command(name="text", description="A text channel", guild=discord.Object(GUILD))
+    async def text(interaction: discord.Interaction, where: discord.TextChannel) -> None:
+        pass
+
+    async with connected(client, fake):
+        await sync_guild(client)
+        for target in (THREAD, FORUM, NEWS):
+            fake.slash(CHANNEL, USER, "place", {"where": target})
+            assert not isinstance(await client.outcome(), Exception)
+        with pytest.raises(ValueError, match="channel types"):
+            fake.slash(CHANNEL, USER, "text", {"where": FORUM})
+        with pytest.raises(ValueError, match="cannot see"):
+            fake.slash(CHANNEL, USER, "place", {"where": HIDDEN})
+    # discord.py swaps the resolved channels for its cached ones, matched by id and type
+    assert [m["content"] for m in fake.messages(CHANNEL)] == ["Thread 11", "ForumChannel 15", "TextChannel 5"]
+    deliveries = [f.payload["d"] for f in fake.gateway_frames if f.event == "INTERACTION_CREATE"]
+    thread, forum, _ = (next(iter(d["data"]["resolved"]["channels"].values())) for d in deliveries)
+    assert thread["parent_id"] == str(CHANNEL) and "thread_metadata" in thread and "permissions" in thread
+    assert forum["flags"] == 1 << 4 and "permission_overwrites" not in forum

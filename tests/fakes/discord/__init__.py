@@ -15,11 +15,23 @@ discord.py runs against it unmodified once it is pointed at it:
 
 It enforces the rules Discord enforces (message and embed limits, components,
 channel permissions, the 3-second interaction deadline, one acknowledgement
-per interaction, command definitions...) and answers a broken request the way
-Discord does (status, JSON error code, `errors` naming the offending field),
-so a bot that sends a wrong message fails its test instead of failing in
-production. Where Discord's exact error wording is unknown the fake uses a
+per interaction, command definitions, threads' permissions and archived or locked
+state, forum posts' names and tags, announcement channels' publishing limit...)
+and answers a broken request the way Discord does (status, JSON error code,
+`errors` naming the offending field), so a bot that sends a wrong message fails
+its test instead of failing in production. Where Discord's exact error wording is unknown the fake uses a
 plausible one; the status and JSON error code are what discord.py reacts to.
+
+Threads, forums and announcement channels:
+
+    fake.add_thread(CHANNEL, THREAD, "questions")            # THREAD_CREATE, permissions of CHANNEL
+    fake.archive_thread(THREAD, locked=True)                  # posting now needs Manage Threads
+    fake.add_channel(GUILD, FORUM, "explainers", 15, tags=[(TAG, "ai")], require_tag=True)
+    ... await forum.create_thread(name=..., embed=..., applied_tags=[forum.get_tag(TAG)]) ...
+    fake.posts(FORUM)  # [{"thread_id", "name", "applied_tags", "message"}]
+    fake.add_channel(GUILD, NEWS, "news", 5)                  # message.publish(): 10 an hour
+    fake.crossposted(NEWS); fake.age_crossposts(NEWS, 3600)
+    fake.delete_channel(THREAD)                               # then 404 Unknown Channel (10003)
 
 Pointing an app at it by hand: discord.http.Route.BASE = f"{fake.url}/api/v10"
 and discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.ws_url)
@@ -30,24 +42,27 @@ Only zlib-stream (or no) transport compression is spoken: discord.py asks for
 zstd-stream only when zstandard or compression.zstd can be imported.
 
 The package, one module per part of the fake: constants (Discord's numbers:
-intents, message flags and limits, channel, interaction and command types, gateway
-opcodes), permissions (the permission bits and Discord's permission algorithm),
+intents, message flags and limits, channel types and flags, thread and forum limits,
+the publishing limit, interaction and command types, gateway opcodes), permissions
+(the permission bits and Discord's permission algorithm, threads' included),
 errors (error answers and form errors), observed (what a test reads back: REST
-calls, gateway frames), helpers, validation (messages, embeds, components and
-command definitions), state (the world's users, roles, members, channels, guilds,
-messages, interactions), payloads (the world as Discord's JSON), gateway
-(connections, sessions, IDENTIFY/RESUME and dispatches), interactions (what a user's
-slash command, button or modal sends), rest/ (the REST routes, one mixin per group)
-and server (FakeDiscord, composed from those mixins: lifecycle, world setup, user
+calls, gateway frames), helpers, validation (messages, embeds, components, thread
+fields, forum tags and command definitions), state (the world's users, roles,
+members, channels and threads, guilds, messages, interactions), payloads (the world
+as Discord's JSON), gateway (connections, sessions, IDENTIFY/RESUME and dispatches),
+interactions (what a user's slash command, button or modal sends), rest/ (the REST
+routes, one mixin per group) and server (FakeDiscord, composed from those mixins: lifecycle, world setup, user
 actions, observation). Everything a test imports is re-exported here.
 """
 
 from .constants import (
     ALL_INTENTS,
+    ANNOUNCEMENT_THREAD,
     API_VERSIONS,
     APPLICATION_COMMAND,
     ATTACHMENT,
     ATTACHMENT_SIZE_LIMIT,
+    AUTO_ARCHIVE_DURATIONS,
     AUTOCOMPLETE,
     AUTOCOMPLETE_RESULT,
     BOOLEAN,
@@ -66,6 +81,9 @@ from .constants import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_SESSION_TAKEN_OVER,
     CLOSE_UNKNOWN_OPCODE,
+    CROSSPOST_WINDOW,
+    CROSSPOSTED,
+    CROSSPOSTS_PER_WINDOW,
     DEFAULT_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
     DEFERRED_UPDATE_MESSAGE,
@@ -84,6 +102,7 @@ from .constants import (
     IS_COMPONENTS_V2,
     LOADING,
     MAX_ACTION_ROWS,
+    MAX_APPLIED_TAGS,
     MAX_AUTHOR_NAME,
     MAX_BUTTON_LABEL,
     MAX_CHOICE_NAME,
@@ -101,10 +120,14 @@ from .constants import (
     MAX_FIELD_NAME,
     MAX_FIELD_VALUE,
     MAX_FOOTER_TEXT,
+    MAX_FORUM_TAG_NAME,
+    MAX_FORUM_TAGS,
     MAX_OPTIONS,
     MAX_ROW_WIDTH,
     MAX_SAFE_INTEGER,
     MAX_SELECT_OPTIONS,
+    MAX_SLOWMODE,
+    MAX_THREAD_NAME,
     MAX_V2_COMPONENTS,
     MAX_V2_TEXT,
     MENTIONABLE,
@@ -129,9 +152,13 @@ from .constants import (
     OP_REQUEST_MEMBERS,
     OP_RESUME,
     OP_VOICE_STATE,
+    PINNED,
     PONG,
+    PRIVATE_THREAD,
     PRIVILEGED_INTENTS,
+    PUBLIC_THREAD,
     REPLY_MESSAGE,
+    REQUIRE_TAG,
     ROLE,
     STAGE_CHANNEL,
     STRING,
@@ -140,6 +167,7 @@ from .constants import (
     SUPPRESS_EMBEDS,
     SUPPRESS_NOTIFICATIONS,
     TEXT_CHANNEL,
+    THREAD_TYPES,
     UPDATE_MESSAGE,
     USER,
     USER_COMMAND,
@@ -172,6 +200,7 @@ from .permissions import (
     EMBED_LINKS,
     MANAGE_CHANNELS,
     MANAGE_MESSAGES,
+    MANAGE_THREADS,
     MENTION_EVERYONE,
     NEEDS_SEND_MESSAGES,
     READ_MESSAGE_HISTORY,
@@ -189,9 +218,11 @@ from .permissions import (
 from .server import FakeDiscord
 from .validation import (
     check_allowed_mentions,
+    check_applied_tags,
     check_commands,
     check_embeds,
     check_message,
+    check_thread_fields,
     is_empty_message,
     pings,
 )
@@ -201,6 +232,7 @@ __all__ = [
     "ADMINISTRATOR",
     "ALL_INTENTS",
     "ALL_PERMISSIONS",
+    "ANNOUNCEMENT_THREAD",
     "API_VERSIONS",
     "APPLICATION_COMMAND",
     "ATTACHMENT",
@@ -208,6 +240,7 @@ __all__ = [
     "ATTACH_FILES",
     "AUTOCOMPLETE",
     "AUTOCOMPLETE_RESULT",
+    "AUTO_ARCHIVE_DURATIONS",
     "BOOLEAN",
     "CALLBACKS_FOR",
     "CATEGORY_CHANNEL",
@@ -229,6 +262,9 @@ __all__ = [
     "CREATE_INSTANT_INVITE",
     "CREATE_PRIVATE_THREADS",
     "CREATE_PUBLIC_THREADS",
+    "CROSSPOSTED",
+    "CROSSPOSTS_PER_WINDOW",
+    "CROSSPOST_WINDOW",
     "DEFAULT_EVERYONE_PERMISSIONS",
     "DEFAULT_MESSAGE",
     "DEFERRED_CHANNEL_MESSAGE",
@@ -251,7 +287,9 @@ __all__ = [
     "LOADING",
     "MANAGE_CHANNELS",
     "MANAGE_MESSAGES",
+    "MANAGE_THREADS",
     "MAX_ACTION_ROWS",
+    "MAX_APPLIED_TAGS",
     "MAX_AUTHOR_NAME",
     "MAX_BUTTON_LABEL",
     "MAX_CHOICES",
@@ -269,10 +307,14 @@ __all__ = [
     "MAX_FIELD_NAME",
     "MAX_FIELD_VALUE",
     "MAX_FOOTER_TEXT",
+    "MAX_FORUM_TAGS",
+    "MAX_FORUM_TAG_NAME",
     "MAX_OPTIONS",
     "MAX_ROW_WIDTH",
     "MAX_SAFE_INTEGER",
     "MAX_SELECT_OPTIONS",
+    "MAX_SLOWMODE",
+    "MAX_THREAD_NAME",
     "MAX_V2_COMPONENTS",
     "MAX_V2_TEXT",
     "MENTIONABLE",
@@ -299,10 +341,14 @@ __all__ = [
     "OP_REQUEST_MEMBERS",
     "OP_RESUME",
     "OP_VOICE_STATE",
+    "PINNED",
     "PONG",
+    "PRIVATE_THREAD",
     "PRIVILEGED_INTENTS",
+    "PUBLIC_THREAD",
     "READ_MESSAGE_HISTORY",
     "REPLY_MESSAGE",
+    "REQUIRE_TAG",
     "ROLE",
     "SEND_MESSAGES",
     "SEND_MESSAGES_IN_THREADS",
@@ -316,6 +362,7 @@ __all__ = [
     "SUPPRESS_EMBEDS",
     "SUPPRESS_NOTIFICATIONS",
     "TEXT_CHANNEL",
+    "THREAD_TYPES",
     "UPDATE_MESSAGE",
     "USER",
     "USER_COMMAND",
@@ -331,9 +378,11 @@ __all__ = [
     "FormErrors",
     "GatewayFrame",
     "check_allowed_mentions",
+    "check_applied_tags",
     "check_commands",
     "check_embeds",
     "check_message",
+    "check_thread_fields",
     "empty_message",
     "invalid_webhook_token",
     "is_empty_message",

@@ -1,7 +1,9 @@
 """Discord's numbers the fake speaks and enforces, by the part of the protocol they
 belong to: API versions and the snowflake epoch, gateway intents, message flags,
-limits and types, channel types, interaction and callback types, application command
-and option types with their limits, and the gateway's opcodes and close codes. One
+limits and types, channel types and flags, threads and forum posts with their limits,
+the announcement channels' publishing limit, interaction and callback types,
+application command and option types with their limits, and the gateway's opcodes
+and close codes. One
 catalogue, so that validation, the REST routes, the gateway and the tests all read
 the same values (the permission bits live in permissions.py)."""
 
@@ -24,6 +26,7 @@ ALL_INTENTS = (1 << 26) - 1
 _APP_FLAG_OF_INTENT = {GUILD_PRESENCES_INTENT: 1 << 13, GUILD_MEMBERS_INTENT: 1 << 15, MESSAGE_CONTENT_INTENT: 1 << 19}
 
 # ----- messages ------------------------------------------------------------------------------------
+CROSSPOSTED = 1 << 0  # published from an announcement channel to the channels following it
 SUPPRESS_EMBEDS = 1 << 2
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
@@ -58,9 +61,26 @@ CHAT_INPUT_COMMAND_MESSAGE = 20
 
 # ----- channels ------------------------------------------------------------------------------------
 TEXT_CHANNEL, DM_CHANNEL, VOICE_CHANNEL, CATEGORY_CHANNEL = 0, 1, 2, 4
-NEWS_CHANNEL, STAGE_CHANNEL, FORUM_CHANNEL = 5, 13, 15
+NEWS_CHANNEL, STAGE_CHANNEL, FORUM_CHANNEL = 5, 13, 15  # NEWS_CHANNEL: Discord's "announcement" channel
+ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD = 10, 11, 12
+THREAD_TYPES = {ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD}
 GUILD_CHANNEL_TYPES = {TEXT_CHANNEL, VOICE_CHANNEL, CATEGORY_CHANNEL, NEWS_CHANNEL, STAGE_CHANNEL, FORUM_CHANNEL}
-MESSAGEABLE_CHANNEL_TYPES = {TEXT_CHANNEL, DM_CHANNEL, VOICE_CHANNEL, NEWS_CHANNEL, STAGE_CHANNEL}
+MESSAGEABLE_CHANNEL_TYPES = {TEXT_CHANNEL, DM_CHANNEL, VOICE_CHANNEL, NEWS_CHANNEL, STAGE_CHANNEL} | THREAD_TYPES
+# channel flags
+PINNED = 1 << 1  # a forum post pinned to the top of its forum
+REQUIRE_TAG = 1 << 4  # a forum whose posts need at least one tag
+
+# ----- threads and forum posts ---------------------------------------------------------------------
+MAX_THREAD_NAME = 100
+AUTO_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)  # minutes
+MAX_SLOWMODE = 21600  # seconds
+MAX_FORUM_TAGS = 20  # tags a forum offers
+MAX_FORUM_TAG_NAME = 20
+MAX_APPLIED_TAGS = 5  # tags one post carries
+
+# ----- announcement channels --------------------------------------------------------------------------
+CROSSPOSTS_PER_WINDOW = 10  # publishes per channel...
+CROSSPOST_WINDOW = 3600.0  # ...within this rolling window, in seconds
 
 # ----- interactions ----------------------------------------------------------------------------------
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5

@@ -1,12 +1,13 @@
 """Small helpers every part of the fake uses: snowflake ids, ISO timestamps, reading a
-snowflake from JSON or a path, shortening values for messages, and the JSON
-response discord.py parses."""
+snowflake from JSON or a path, shortening values for messages, the JSON response
+discord.py parses, and a route's answer with a status other than 200."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -52,3 +53,11 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
         return web.Response(status=status, headers=headers)
     headers["Content-Type"] = "application/json"
     return web.Response(status=status, body=json.dumps(body).encode(), headers=headers)
+
+
+@dataclass
+class _Answer:
+    """What a route handler returns when Discord answers other than 200 (201 for a created forum post)."""
+
+    status: int
+    body: Any

@@ -1,5 +1,6 @@
-"""Interactions from the user's side: finding the command a user may run in a channel,
-following subcommands, typing and resolving option values as Discord sends them,
+"""Interactions from the user's side: finding the command a user may run in a channel
+(or thread), following subcommands, typing and resolving option values as Discord
+sends them (channels, threads, forums and announcement channels among them),
 finding a message's components, filling in a modal's submission, and creating the
 interaction and its INTERACTION_CREATE payload. The server's user actions (slash,
 press, select, submit_modal...) are thin wrappers over this."""
@@ -17,8 +18,10 @@ from .constants import (
     ATTACHMENT,
     ATTACHMENT_SIZE_LIMIT,
     BOOLEAN,
+    CATEGORY_CHANNEL,
     CHANNEL,
     CHAT_INPUT,
+    FORUM_CHANNEL,
     INTEGER,
     MENTIONABLE,
     NUMBER,
@@ -61,6 +64,10 @@ class UserInteractionsMixin:
     def _check_may_use(self, command: dict[str, Any], channel: _Channel, user_id: int) -> None:
         """Discord shows a command only where it may run and to whom default_member_permissions allows."""
         in_guild = channel.guild_id is not None
+        if channel.type in (FORUM_CHANNEL, CATEGORY_CHANNEL):
+            raise ValueError(f"channel {channel.id} (type {channel.type}) has no chat to run commands in")
+        if channel.is_thread and channel.archived:
+            raise ValueError(f"thread {channel.id} is archived: Discord takes no application commands there")
         contexts = command.get("contexts")  # 0 guild, 1 DM with the bot; None: dm_permission decides
         if in_guild and contexts is not None and 0 not in contexts:
             raise ValueError(f"/{command['name']} is not available in guilds (contexts {contexts})")
@@ -154,7 +161,7 @@ class UserInteractionsMixin:
         elif kind in (ROLE, MENTIONABLE) and channel.guild_id and snowflake in self._guilds[channel.guild_id].roles:
             resolved.setdefault("roles", {})[str(snowflake)] = self._guilds[channel.guild_id].roles[snowflake].json()
         elif kind == CHANNEL and snowflake in self._channels:
-            self._resolve_channel(definition, snowflake, user_id, resolved)
+            self._resolve_channel(definition, channel, snowflake, user_id, resolved)
         elif kind == ATTACHMENT:
             raise ValueError("attachment options are not supported by the fake")
         else:
@@ -190,19 +197,29 @@ class UserInteractionsMixin:
             resolved.setdefault("members", {})[str(user_id)] = member
 
     def _resolve_channel(
-        self, definition: dict[str, Any], channel_id: int, user_id: int, resolved: dict[str, dict[str, Any]]
+        self,
+        definition: dict[str, Any],
+        used_in: _Channel,
+        channel_id: int,
+        user_id: int,
+        resolved: dict[str, dict[str, Any]],
     ) -> None:
+        """A channel option's value as Discord resolves it: the channel's fields (a thread's parent_id and
+        thread_metadata, a forum's flags and tags) with the user's permissions there, and none of its
+        overwrites. Discord's client offers only channels of the command's guild that the user sees, of the
+        option's channel_types."""
         target = self._channels[channel_id]
+        name = definition["name"]
         allowed = definition.get("channel_types")
         if allowed and target.type not in allowed:
-            raise ValueError(f"option {definition['name']!r} takes channel types {allowed}, not {target.type}")
-        resolved.setdefault("channels", {})[str(channel_id)] = {
-            "id": str(target.id),
-            "name": target.name,
-            "type": target.type,
-            "parent_id": None,
-            "permissions": str(self._permissions(target, user_id)),
-        }
+            raise ValueError(f"option {name!r} takes channel types {allowed}, not {target.type}")
+        if target.guild_id != used_in.guild_id:
+            raise ValueError(f"option {name!r}: channel {channel_id} is not in the guild the command runs in")
+        permissions = self._permissions(target, user_id)
+        if not permissions & VIEW_CHANNEL:
+            raise ValueError(f"option {name!r}: user {user_id} cannot see channel {channel_id}")
+        data = {k: v for k, v in self._channel_json(target).items() if k not in ("permission_overwrites", "member")}
+        resolved.setdefault("channels", {})[str(channel_id)] = data | {"permissions": str(permissions)}
 
     def _visible_message(self, channel_id: int, user_id: int, message_id: int) -> _StoredMessage:
         stored = self._messages.get(message_id)

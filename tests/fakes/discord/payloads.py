@@ -1,6 +1,8 @@
-"""The world as Discord's JSON: the bot user, members, channels (by type), guilds and
-the GUILD_CREATE payload a session gets. Shared by the gateway, the interactions and
-the REST routes, so every place describes an object the same way."""
+"""The world as Discord's JSON: the bot user, members, channels (by type: forums with
+their tags, threads with their metadata), guilds and the GUILD_CREATE payload a
+session gets (the active threads the bot can see among it). Shared by the gateway,
+the interactions and the REST routes, so every place describes an object the same
+way."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from .constants import (
     FORUM_CHANNEL,
     GUILD_PRESENCES_INTENT,
     NEWS_CHANNEL,
+    PRIVATE_THREAD,
     STAGE_CHANNEL,
     TEXT_CHANNEL,
     VOICE_CHANNEL,
 )
 from .gateway import _Session
+from .permissions import VIEW_CHANNEL
 from .state import _Channel, _Guild, _Member
 
 
@@ -55,6 +59,8 @@ class PayloadsMixin:
                 "flags": 0,
                 "recipients": [recipient] if recipient else [],
             }
+        if channel.is_thread:
+            return self._thread_json(channel)
         data: dict[str, Any] = {
             "id": str(channel.id),
             "type": channel.type,
@@ -63,24 +69,72 @@ class PayloadsMixin:
             "permission_overwrites": [o.json() for o in channel.overwrites.values()],
             "parent_id": None,
             "nsfw": False,
-            "flags": 0,
+            "flags": channel.flags,
         }
         if with_guild_id:
             data["guild_id"] = str(channel.guild_id)
+        last_message_id = None if channel.last_message_id is None else str(channel.last_message_id)
         if channel.type in (TEXT_CHANNEL, NEWS_CHANNEL, VOICE_CHANNEL, STAGE_CHANNEL):
-            data |= {"topic": None, "last_message_id": None, "rate_limit_per_user": 0}
+            data |= {"topic": None, "last_message_id": last_message_id, "rate_limit_per_user": 0}
         if channel.type in (VOICE_CHANNEL, STAGE_CHANNEL):
             data |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
         if channel.type == FORUM_CHANNEL:
             data |= {
-                "available_tags": [],
+                "available_tags": [
+                    {"id": str(tag_id), "name": name, "moderated": False, "emoji_id": None, "emoji_name": None}
+                    for tag_id, name in channel.tags.items()
+                ],
                 "default_reaction_emoji": None,
                 "default_sort_order": None,
                 "default_forum_layout": 0,
+                "default_thread_rate_limit_per_user": 0,
                 "topic": None,
+                "last_message_id": last_message_id,
                 "rate_limit_per_user": 0,
             }
         return data
+
+    def _thread_json(self, thread: _Channel, *, in_guild_create: bool = False) -> dict[str, Any]:
+        """A thread as Discord sends it: a channel with a parent, an owner, counts and thread_metadata, the
+        applied tags of a forum post, and the bot's own thread member when it has joined."""
+        metadata: dict[str, Any] = {
+            "archived": thread.archived,
+            "auto_archive_duration": thread.auto_archive_duration,
+            "archive_timestamp": thread.archive_timestamp,
+            "locked": thread.locked,
+            "create_timestamp": thread.created_at,
+        }
+        if thread.type == PRIVATE_THREAD:
+            metadata["invitable"] = True
+        data: dict[str, Any] = {
+            "id": str(thread.id),
+            "type": thread.type,
+            "guild_id": str(thread.guild_id),
+            "parent_id": str(thread.parent_id),
+            "owner_id": str(thread.owner_id),
+            "name": thread.name,
+            "last_message_id": None if thread.last_message_id is None else str(thread.last_message_id),
+            "rate_limit_per_user": 0,
+            "message_count": thread.message_count,
+            "total_message_sent": thread.total_message_sent,
+            "member_count": min(len(thread.members), 50),  # Discord stops counting at 50
+            "flags": thread.flags,
+            "thread_metadata": metadata,
+        }
+        parent = self._channels.get(thread.parent_id)  # type: ignore[arg-type]
+        if parent is not None and parent.type == FORUM_CHANNEL:
+            data["applied_tags"] = [str(t) for t in thread.applied_tags]
+        if self.bot_user_id in thread.members:
+            member = {"join_timestamp": thread.members[self.bot_user_id], "flags": 0}
+            if not in_guild_create:  # GUILD_CREATE leaves out what the thread already says
+                member |= {"id": str(thread.id), "user_id": str(self.bot_user_id)}
+            data["member"] = member
+        return data
+
+    def _visible_threads(self, guild: _Guild) -> list[_Channel]:
+        """The guild's active threads the bot can see: what GUILD_CREATE lists and thread events go to."""
+        threads = [self._channels[t] for t in guild.thread_ids]
+        return [t for t in threads if not t.archived and self._permissions(t, self.bot_user_id) & VIEW_CHANNEL]
 
     def _guild_json(self, guild: _Guild) -> dict[str, Any]:
         """A guild as GET /guilds/{id} returns it (GUILD_CREATE adds channels, members...)."""
@@ -131,7 +185,7 @@ class PayloadsMixin:
             "member_count": len(guild.members),
             "channels": [self._channel_json(self._channels[c], with_guild_id=False) for c in guild.channel_ids],
             "members": [self._member_json(guild, m) for m in members],
-            "threads": [],
+            "threads": [self._thread_json(t, in_guild_create=True) for t in self._visible_threads(guild)],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],

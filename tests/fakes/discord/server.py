@@ -1,7 +1,9 @@
 """FakeDiscord itself: its state, starting and stopping the aiohttp server, pointing
-discord.py at it, setting up the world (guilds, channels, roles, members, overwrites,
-DMs, rate limits, disconnects), what users do (slash commands, autocomplete, buttons,
-selects, modals, a moderator deleting a message), and what a test observes. The
+discord.py at it, setting up the world (guilds, channels, forums with their tags,
+threads, roles, members, overwrites, DMs, archiving and deleting, rate limits,
+disconnects), what users do (slash commands, autocomplete, buttons, selects, modals,
+a member posting, a moderator deleting a message), and what a test observes (the
+bot's messages and interaction answers, its forum posts, what it published). The
 gateway, the interactions and the REST routes are mixins from their own modules, so
 this class stays the place for the world and its lifecycle."""
 
@@ -17,31 +19,44 @@ from typing import Any
 from aiohttp import web
 
 from .constants import (
+    ANNOUNCEMENT_THREAD,
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     CHAT_INPUT,
+    DEFAULT_MESSAGE,
     DM_CHANNEL,
     EPHEMERAL,
+    FORUM_CHANNEL,
     GUILD_CHANNEL_TYPES,
     GUILD_MEMBERS_INTENT,
     GUILDS_INTENT,
     HEARTBEAT_INTERVAL_MS,
+    MAX_FORUM_TAG_NAME,
+    MAX_FORUM_TAGS,
+    MAX_THREAD_NAME,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
+    NEWS_CHANNEL,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    REQUIRE_TAG,
     TEXT_CHANNEL,
 )
+from .errors import ApiError
 from .gateway import GatewayMixin, _Connection, _Session
-from .helpers import _short, _Snowflakes
+from .helpers import _now_iso, _short, _Snowflakes
 from .interactions import UserInteractionsMixin
 from .observed import Call, GatewayFrame
 from .payloads import PayloadsMixin
-from .permissions import DEFAULT_EVERYONE_PERMISSIONS, PermissionsMixin
+from .permissions import DEFAULT_EVERYONE_PERMISSIONS, VIEW_CHANNEL, PermissionsMixin
 from .rest import (
+    AnnouncementRoutesMixin,
     CommandRoutesMixin,
     GuildRoutesMixin,
     InteractionRoutesMixin,
     MessageRoutesMixin,
     RestPlumbingMixin,
+    ThreadRoutesMixin,
     UserRoutesMixin,
 )
 from .state import (
@@ -64,6 +79,8 @@ class FakeDiscord(
     CommandRoutesMixin,
     GuildRoutesMixin,
     MessageRoutesMixin,
+    ThreadRoutesMixin,
+    AnnouncementRoutesMixin,
     InteractionRoutesMixin,
     PayloadsMixin,
     PermissionsMixin,
@@ -109,6 +126,8 @@ class FakeDiscord(
         self._channels: dict[int, _Channel] = {}
         self._dms: dict[int, int] = {}  # user id -> DM channel id
         self._messages: dict[int, _StoredMessage] = {}
+        self._posts: dict[int, list[int]] = {}  # forum id -> the thread ids of the bot's posts
+        self._crossposts: dict[int, list[tuple[float, int]]] = {}  # channel id -> (monotonic time, message id)
         self._interactions: dict[str, _Interaction] = {}
         self._by_token: dict[str, _Interaction] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}  # (guild, type, name) -> stable id
@@ -192,16 +211,102 @@ class FakeDiscord(
             del joined["unavailable"]
             session.dispatch("GUILD_CREATE", joined)
 
-    def add_channel(self, guild_id: int | None, channel_id: int, name: str, type: int = TEXT_CHANNEL) -> None:
+    def add_channel(
+        self,
+        guild_id: int | None,
+        channel_id: int,
+        name: str,
+        type: int = TEXT_CHANNEL,
+        *,
+        tags: Iterable[tuple[int, str]] = (),
+        require_tag: bool = False,
+    ) -> None:
+        """A guild channel: text (0), announcement (5: discord.py's TextChannel.is_news()), forum (15)...
+        A forum offers `tags`, (tag id, name) pairs, and with `require_tag` refuses a post without one."""
         if guild_id is None:
             raise ValueError("DM channels come from open_dm(user_id, channel_id)")
         if type not in GUILD_CHANNEL_TYPES:
             raise ValueError(f"channel type {type} is not one the fake supports: {sorted(GUILD_CHANNEL_TYPES)}")
+        tags = list(tags)
+        if (tags or require_tag) and type != FORUM_CHANNEL:
+            raise ValueError("only forum channels (type 15) have tags")
+        if len(tags) > MAX_FORUM_TAGS or len({tag_id for tag_id, _ in tags}) != len(tags):
+            raise ValueError(f"a forum has at most {MAX_FORUM_TAGS} tags, each with its own id")
+        if any(not 1 <= len(tag_name) <= MAX_FORUM_TAG_NAME for _, tag_name in tags):
+            raise ValueError(f"a tag's name is 1 to {MAX_FORUM_TAG_NAME} characters")
         guild = self._guild(guild_id)
         channel = _Channel(channel_id, guild_id, name, type, position=len(guild.channel_ids))
+        channel.tags = dict(tags)
+        channel.flags = REQUIRE_TAG if require_tag else 0
         self._channels[channel_id] = channel
         guild.channel_ids.append(channel_id)
         self._dispatch_to_guild(guild_id, "CHANNEL_CREATE", self._channel_json(channel), GUILDS_INTENT)
+
+    def add_thread(
+        self,
+        parent_id: int,
+        thread_id: int,
+        name: str,
+        *,
+        private: bool = False,
+        archived: bool = False,
+        locked: bool = False,
+        owner_id: int | None = None,
+        members: Iterable[int] = (),
+    ) -> None:
+        """A thread started in a text or announcement channel: public (type 11, or 10 in an announcement
+        channel) or private (type 12, seen only by its members and by whoever may manage threads). Its
+        owner (the bot unless `owner_id`) and `members` have joined it. Permissions are the parent's. An
+        active thread the bot can see reaches a connected bot as THREAD_CREATE and is in GUILD_CREATE's
+        threads; an archived one the bot finds only with GET /channels/{id} (client.fetch_channel)."""
+        parent = self._channel(parent_id)
+        if parent.type not in (TEXT_CHANNEL, NEWS_CHANNEL):
+            raise ValueError(
+                f"threads start in text or announcement channels, not type {parent.type}"
+                " (a forum's posts come from the bot's ForumChannel.create_thread)"
+            )
+        if private and parent.type != TEXT_CHANNEL:
+            raise ValueError("private threads exist in text channels only")
+        if not 1 <= len(name) <= MAX_THREAD_NAME:
+            raise ValueError(f"a thread's name is 1 to {MAX_THREAD_NAME} characters")
+        guild = self._guild(parent.guild_id)  # type: ignore[arg-type]
+        owner = self.bot_user_id if owner_id is None else owner_id
+        joined = [owner, *members]
+        strangers = [u for u in joined if u not in guild.members]
+        if strangers:
+            raise ValueError(f"users {strangers} are not members of guild {guild.id}: add_member() them first")
+        kind = PRIVATE_THREAD if private else ANNOUNCEMENT_THREAD if parent.type == NEWS_CHANNEL else PUBLIC_THREAD
+        now = _now_iso()
+        thread = _Channel(
+            thread_id,
+            guild.id,
+            name,
+            kind,
+            parent_id=parent_id,
+            owner_id=owner,
+            archived=archived,
+            locked=locked,
+            members=dict.fromkeys(joined, now),
+        )
+        self._open_thread(thread)
+
+    def archive_thread(self, thread_id: int, locked: bool = False) -> None:
+        """Someone archives the thread (and, with `locked`, locks it): the bot gets THREAD_UPDATE. Posting
+        unarchives it again, unless it is locked and the bot may not manage threads."""
+        thread = self._channel(thread_id)
+        if not thread.is_thread:
+            raise ValueError(f"channel {thread_id} is not a thread")
+        thread.archived, thread.locked = True, locked
+        thread.archive_timestamp = _now_iso()
+        self._thread_event("THREAD_UPDATE", thread)
+
+    def delete_channel(self, channel_id: int) -> None:
+        """Someone deletes a guild channel (its threads go with it) or a thread: the bot gets CHANNEL_DELETE or
+        THREAD_DELETE, and every later request on it answers 404 Unknown Channel (10003)."""
+        channel = self._channel(channel_id)
+        if channel.guild_id is None:
+            raise ValueError("a DM channel cannot be deleted")
+        self._remove_channel(channel)
 
     def add_role(self, guild_id: int, role_id: int, name: str, permissions: int) -> None:
         """A role (or, with role_id == guild_id, @everyone's permissions)."""
@@ -238,6 +343,8 @@ class FakeDiscord(
         channel = self._channel(channel_id)
         if channel.guild_id is None:
             raise ValueError("DM channels have no permission overwrites")
+        if channel.is_thread:
+            raise ValueError("a thread has its parent's permissions: set_overwrite() the parent")
         if type not in (0, 1):
             raise ValueError("type is 0 (role) or 1 (member)")
         channel.overwrites[(type, target_id)] = _Overwrite(target_id, type, allow, deny)
@@ -346,13 +453,32 @@ class FakeDiscord(
         data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
         return self._interact(MESSAGE_COMPONENT, self._channel(channel_id), user_id, data, message=stored)
 
+    def post_by_member(self, channel_id: int, user_id: int, content: str) -> int:
+        """A member (or, in a DM, the recipient) posts a message; returns its id. The bot gets MESSAGE_CREATE,
+        with the content only if it has the message content intent or is mentioned, as on Discord. Posting
+        needs the permissions it needs for the bot (in a thread Send Messages in Threads) and unarchives a
+        thread."""
+        channel = self._channel(channel_id)
+        if channel.guild_id is None and user_id != channel.recipient_id:
+            raise ValueError(f"user {user_id} is not the recipient of DM {channel_id}")
+        if channel.guild_id is not None and not self._permissions(channel, user_id) & VIEW_CHANNEL:
+            raise ValueError(f"user {user_id} cannot see channel {channel_id}")
+        try:
+            self._check_can_post(channel, {"content": content}, [], user_id)
+        except ApiError as refused:
+            raise ValueError(f"user {user_id} cannot post in channel {channel_id}: {refused}") from None
+        stored = self._store(channel, {"content": content}, [], flags=0, kind=DEFAULT_MESSAGE, author_id=user_id)
+        self._after_post(channel, user_id)
+        self._notify()
+        return stored.id
+
     def delete_by_member(self, message_id: int) -> None:
         """A member with Manage Messages (a moderator) deletes the bot's message in a guild channel.
         The bot gets MESSAGE_DELETE; its later PATCH or DELETE of the message, through the channel or
         an interaction's webhook, answers 404 Unknown Message (10008)."""
         stored = self._messages.get(int(message_id))
         if stored is None or stored.deleted:
-            raise ValueError(f"the bot has no message {message_id}")
+            raise ValueError(f"there is no message {message_id}")
         if self._channels[stored.channel_id].guild_id is None:
             raise ValueError(f"message {message_id} is in a DM: only the bot may delete its messages there")
         if stored.flags & EPHEMERAL:
@@ -386,8 +512,41 @@ class FakeDiscord(
         return [
             copy.deepcopy(m.payload) | {"allowed_mentions": copy.deepcopy(m.allowed_mentions)}
             for m in self._messages.values()
-            if m.channel_id == channel_id and not m.deleted
+            if m.channel_id == channel_id and not m.deleted and m.author_id == self.bot_user_id
         ]
+
+    def posts(self, forum_id: int) -> list[dict[str, Any]]:
+        """The bot's posts in the forum that still exist, in order: {"thread_id", "name", "applied_tags": [tag
+        ids], "message": the starter message as it is now (None once deleted)}."""
+        records = []
+        for thread_id in self._posts.get(forum_id, []):
+            thread = self._channels.get(thread_id)
+            if thread is None:
+                continue
+            starter = self._messages.get(thread_id)
+            alive = starter is not None and not starter.deleted
+            records.append(
+                {
+                    "thread_id": thread_id,
+                    "name": thread.name,
+                    "applied_tags": list(thread.applied_tags),
+                    "message": copy.deepcopy(starter.payload) if alive else None,  # type: ignore[union-attr]
+                }
+            )
+        return records
+
+    def crossposted(self, channel_id: int) -> list[int]:
+        """The ids of the messages published from the announcement channel, in order."""
+        return [message_id for _, message_id in self._crossposts.get(channel_id, [])]
+
+    def age_crossposts(self, channel_id: int, seconds: float) -> None:
+        """Moves the channel's publishes `seconds` into the past: Discord's hourly limit (10 a channel) lets go
+        once they are an hour old."""
+        self._crossposts[channel_id] = [(at - seconds, m) for at, m in self._crossposts.get(channel_id, [])]
+
+    def channel(self, channel_id: int) -> dict[str, Any]:
+        """The channel (a thread, a forum...) as GET /channels/{id} answers it now."""
+        return self._channel_json(self._channel(channel_id))
 
     def message(self, message_id: int) -> dict[str, Any]:
         stored = self._messages[int(message_id)]

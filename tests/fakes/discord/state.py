@@ -1,14 +1,15 @@
 """The world the fake keeps, as plain dataclasses: users, roles, members, permission
-overwrites, channels, guilds, the bot's stored messages (with who may see an ephemeral
-one) and interactions with everything the bot did to answer them. The server and its
-mixins own the dictionaries that hold them; how they look on the wire is in
-payloads.py."""
+overwrites, channels (threads and forums among them), guilds, the stored messages
+(the bot's, with who may see an ephemeral one, and those members posted) and
+interactions with everything the bot did to answer them. The server and its mixins
+own the dictionaries that hold them; how they look on the wire is in payloads.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from .constants import THREAD_TYPES
 from .helpers import _now_iso
 
 
@@ -81,6 +82,8 @@ class _Overwrite:
 
 @dataclass
 class _Channel:
+    """A DM, a guild channel or a thread; the fields past `recipient_id` belong to some types only."""
+
     id: int
     guild_id: int | None
     name: str
@@ -88,6 +91,26 @@ class _Channel:
     position: int = 0
     overwrites: dict[tuple[int, int], _Overwrite] = field(default_factory=dict)  # (type, id) -> overwrite
     recipient_id: int | None = None  # DMs
+    flags: int = 0  # REQUIRE_TAG on a forum, PINNED on a post
+    last_message_id: int | None = None  # in a forum: its newest post
+    # forums: tag id -> name, in the order the forum lists them
+    tags: dict[int, str] = field(default_factory=dict)
+    # threads (a thread has no overwrites of its own: its permissions are its parent's)
+    parent_id: int | None = None
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    archive_timestamp: str = field(default_factory=_now_iso)
+    created_at: str = field(default_factory=_now_iso)
+    members: dict[int, str] = field(default_factory=dict)  # user id -> when they joined; a private thread's viewers
+    applied_tags: list[int] = field(default_factory=list)  # a forum post's tags
+    message_count: int = 0  # Discord counts neither the starter message of a post nor deleted ones
+    total_message_sent: int = 0
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
 
 @dataclass
@@ -98,12 +121,13 @@ class _Guild:
     roles: dict[int, _Role] = field(default_factory=dict)
     members: dict[int, _Member] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
+    thread_ids: list[int] = field(default_factory=list)  # threads live apart: GUILD_CREATE lists them apart
     joined_at: str = field(default_factory=_now_iso)
 
 
 @dataclass
 class _StoredMessage:
-    payload: dict[str, Any]  # the message object as Discord returns it
+    payload: dict[str, Any]  # the message object as Discord returns it (to whom may read its content)
     allowed_mentions: dict[str, Any] | None
     interaction_id: str | None = None
     visible_to: int | None = None  # the one user who sees an ephemeral message
@@ -120,6 +144,10 @@ class _StoredMessage:
     @property
     def flags(self) -> int:
         return self.payload.get("flags", 0)
+
+    @property
+    def author_id(self) -> int:
+        return int(self.payload["author"]["id"])
 
 
 @dataclass

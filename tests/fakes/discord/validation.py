@@ -1,7 +1,8 @@
 """The checks Discord applies to what a bot sends: message content, embeds (field
 limits, the 6000-character total), components (legacy action rows and the v2 layout),
-allowed_mentions and who a message pings, and application command definitions
-(names, descriptions, options, choices, counts and sizes). Each adds Discord's error
+allowed_mentions and who a message pings, a thread's fields and a forum post's tags,
+and application command definitions (names, descriptions, options, choices, counts
+and sizes). Each adds Discord's error
 codes to a FormErrors under the offending field's path. Pure functions of the body,
 kept apart from the routes that call them."""
 
@@ -14,11 +15,13 @@ from urllib.parse import urlsplit
 
 from .constants import (
     _CHAT_INPUT_NAME,
+    AUTO_ARCHIVE_DURATIONS,
     CHANNEL,
     CHAT_INPUT,
     INTEGER,
     IS_COMPONENTS_V2,
     MAX_ACTION_ROWS,
+    MAX_APPLIED_TAGS,
     MAX_AUTHOR_NAME,
     MAX_BUTTON_LABEL,
     MAX_CHOICE_NAME,
@@ -40,6 +43,8 @@ from .constants import (
     MAX_ROW_WIDTH,
     MAX_SAFE_INTEGER,
     MAX_SELECT_OPTIONS,
+    MAX_SLOWMODE,
+    MAX_THREAD_NAME,
     MAX_V2_COMPONENTS,
     MAX_V2_TEXT,
     NUMBER,
@@ -391,6 +396,51 @@ def pings(content: str, allowed_mentions: dict[str, Any] | None) -> tuple[list[i
     users = [u for u in users if "users" in parse or u in allowed_users]
     roles = [r for r in roles if "roles" in parse or r in allowed_roles]
     return users, roles, everyone and "everyone" in parse
+
+
+# ----- thread validation ---------------------------------------------------------------------------------
+
+
+def check_thread_fields(body: dict[str, Any], errors: FormErrors, *, creating: bool) -> None:
+    """A thread's name, auto_archive_duration and rate_limit_per_user, when creating (the name required)
+    or editing one."""
+    name = body.get("name")
+    if name is None:
+        if creating:
+            errors.add(("name",), "BASE_TYPE_REQUIRED", "This field is required")
+    elif not isinstance(name, str):
+        errors.add(("name",), "BASE_TYPE_STRING", f"Could not interpret {_short(name)} as string.")
+    elif not 1 <= len(name) <= MAX_THREAD_NAME:
+        errors.add(("name",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_THREAD_NAME} in length.")
+    duration = body.get("auto_archive_duration")
+    if duration is not None and duration not in AUTO_ARCHIVE_DURATIONS:
+        errors.add(
+            ("auto_archive_duration",),
+            "BASE_TYPE_CHOICES",
+            f"Value must be one of {AUTO_ARCHIVE_DURATIONS}.",
+        )
+    slowmode = body.get("rate_limit_per_user")
+    if slowmode is not None and (
+        not isinstance(slowmode, int) or isinstance(slowmode, bool) or not 0 <= slowmode <= MAX_SLOWMODE
+    ):
+        errors.add(("rate_limit_per_user",), "NUMBER_TYPE_MAX", f"int value should be between 0 and {MAX_SLOWMODE}.")
+
+
+def check_applied_tags(value: Any, available: dict[int, str], errors: FormErrors) -> list[int]:
+    """A forum post's applied_tags: at most five, each one of the forum's tags; returns the tag ids."""
+    if value is None:
+        return []
+    tags: list[int] = []
+    for i, raw in enumerate(_check_list(value, errors, ("applied_tags",), MAX_APPLIED_TAGS)):
+        tag_id = _as_int(raw)
+        if tag_id is None:
+            errors.add(("applied_tags", i), "NUMBER_TYPE_COERCE", f'Value "{raw}" is not snowflake.')
+        elif tag_id not in available:
+            # Discord's code for a tag the forum lacks is not documented: this one is the fake's
+            errors.add(("applied_tags", i), "FORUM_TAG_UNKNOWN", f"Unknown tag {tag_id} for this channel")
+        elif tag_id not in tags:
+            tags.append(tag_id)
+    return tags
 
 
 # ----- application command validation ---------------------------------------------------------------------

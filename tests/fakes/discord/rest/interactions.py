@@ -73,7 +73,7 @@ class InteractionRoutesMixin:
         self, interaction: _Interaction, kind: int, data: dict[str, Any], files: list[dict[str, Any]]
     ) -> _StoredMessage | None:
         """Does what the callback asks; returns the message it created or updated."""
-        channel = self._channels[interaction.channel_id]
+        channel = self._live_channel(interaction.channel_id)
         shown_as = CHAT_INPUT_COMMAND_MESSAGE if interaction.type == APPLICATION_COMMAND else DEFAULT_MESSAGE
         if kind == CHANNEL_MESSAGE:
             errors = FormErrors()
@@ -190,7 +190,7 @@ class InteractionRoutesMixin:
         else:
             flags = (body.get("flags") or 0) & MESSAGE_FLAGS_ON_CREATE
             stored = self._store(
-                self._channels[interaction.channel_id],
+                self._live_channel(interaction.channel_id),
                 body,
                 files,
                 flags=flags,
@@ -211,6 +211,8 @@ class InteractionRoutesMixin:
     ) -> dict[str, Any]:
         interaction = self._live_interaction(params)
         stored = self._interaction_message(interaction, params)
+        channel = self._live_channel(stored.channel_id)
+        self._check_thread_editable(channel, self._permissions(channel, self.bot_user_id))
         self._edit(stored, body, files, path=())
         if stored.id == interaction.original_message_id:
             interaction.loading = False

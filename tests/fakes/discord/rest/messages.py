@@ -1,8 +1,10 @@
-"""Channel messages: posting (with the permissions a message needs, replies, flags),
-reading, editing and deleting the bot's messages, and the internals every message
-path shares, interaction responses included: storing a message, applying a body
-(content, embeds, components, attachments, mentions), edits, deletions and the
-MESSAGE_* gateway events they cause."""
+"""Channel messages: posting (with the permissions a message needs, replies, flags; in
+a thread what its archived or locked state allows), reading (others' messages
+without their content unless the bot may read it), editing and deleting messages,
+and the internals every message path shares, interaction responses and forum posts'
+starter messages included: composing and storing a message, applying a body
+(content, embeds, components, attachments, mentions), edits, deletions, a thread's
+counts and the MESSAGE_* gateway events they cause."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ..constants import (
     GUILD_MESSAGES_INTENT,
     IS_COMPONENTS_V2,
     LOADING,
+    MESSAGE_CONTENT_INTENT,
     MESSAGE_FLAGS_ON_CREATE,
     MESSAGE_FLAGS_ON_EDIT,
     MESSAGEABLE_CHANNEL_TYPES,
@@ -24,7 +27,7 @@ from ..constants import (
 )
 from ..errors import ApiError, FormErrors, empty_message, missing_permissions, unknown
 from ..helpers import _as_int, _now_iso
-from ..permissions import ATTACH_FILES, EMBED_LINKS, READ_MESSAGE_HISTORY, SEND_MESSAGES
+from ..permissions import ATTACH_FILES, EMBED_LINKS, MANAGE_MESSAGES, MANAGE_THREADS, READ_MESSAGE_HISTORY
 from ..state import _Channel, _Interaction, _StoredMessage
 from ..validation import _check_dict, check_message, is_empty_message, pings
 
@@ -33,15 +36,18 @@ class MessageRoutesMixin:
     """FakeDiscord's /channels/{id}/messages routes and its stored-message internals."""
 
     # ----- REST: channel messages ---------------------------------------------------------------------------
-    def _check_can_post(self, channel: _Channel, body: dict[str, Any], files: list[dict[str, Any]]) -> None:
+    def _check_can_post(
+        self, channel: _Channel, body: dict[str, Any], files: list[dict[str, Any]], user_id: int | None = None
+    ) -> None:
+        """May the bot (or a member) post this here. A forum takes posts (POST .../threads), not messages."""
         if channel.type not in MESSAGEABLE_CHANNEL_TYPES:
             raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
         if channel.guild_id is None:
-            if not self._users[channel.recipient_id].accepts_dms:  # type: ignore[index]
+            if user_id is None and not self._users[channel.recipient_id].accepts_dms:  # type: ignore[index]
                 raise ApiError(403, 50007, "Cannot send messages to this user")
             return
-        permissions = self._permissions(channel, self.bot_user_id)
-        needed = SEND_MESSAGES
+        permissions = self._permissions(channel, self.bot_user_id if user_id is None else user_id)
+        needed = self._talk_permission(channel)
         if body.get("embeds"):
             needed |= EMBED_LINKS
         if files:
@@ -50,6 +56,7 @@ class MessageRoutesMixin:
             needed |= READ_MESSAGE_HISTORY
         if permissions & needed != needed:
             raise missing_permissions()
+        self._check_thread_open(channel, permissions)
 
     async def _post_message(
         self, params: dict[str, str], body: Any, files: list[dict[str, Any]], **_: Any
@@ -65,6 +72,7 @@ class MessageRoutesMixin:
         stored = self._store(channel, body, files, flags=flags, kind=REPLY_MESSAGE if reference else DEFAULT_MESSAGE)
         if reference:
             stored.payload["message_reference"] = reference
+        self._after_post(channel, self.bot_user_id)
         return copy.deepcopy(stored.payload)
 
     def _reference(self, channel: _Channel, reference: Any, errors: FormErrors) -> dict[str, Any] | None:
@@ -91,17 +99,29 @@ class MessageRoutesMixin:
         channel, stored = self._channel_message(params)
         if channel.guild_id is not None and not self._permissions(channel, self.bot_user_id) & READ_MESSAGE_HISTORY:
             raise missing_permissions()
-        return copy.deepcopy(stored.payload)
+        return self._readable(stored, self._rest_intents())
 
     async def _patch_message(
         self, params: dict[str, str], body: Any, files: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
-        _, stored = self._channel_message(params)
+        channel, stored = self._channel_message(params)
+        if stored.author_id != self.bot_user_id:
+            raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        self._check_thread_editable(channel, self._permissions(channel, self.bot_user_id))
         self._edit(stored, body, files, path=())
         return copy.deepcopy(stored.payload)
 
     async def _delete_message(self, params: dict[str, str], **_: Any) -> None:
-        _, stored = self._channel_message(params)
+        channel, stored = self._channel_message(params)
+        if stored.author_id != self.bot_user_id:
+            if channel.guild_id is None:
+                raise ApiError(403, 50003, "Cannot execute action on a DM channel")
+            if not self._permissions(channel, self.bot_user_id) & MANAGE_MESSAGES:
+                raise missing_permissions()
+        # a locked thread lets non-moderators delete only while it is active
+        moderator = self._permissions(channel, self.bot_user_id) & MANAGE_THREADS
+        if channel.is_thread and channel.locked and channel.archived and not moderator:
+            raise ApiError(400, 50083, "Thread is archived")
         self._delete(stored)
 
     # ----- messages, inside ----------------------------------------------------------------------------------
@@ -114,14 +134,34 @@ class MessageRoutesMixin:
         flags: int,
         kind: int,
         interaction: _Interaction | None = None,
+        author_id: int | None = None,
     ) -> _StoredMessage:
-        """A new message from the bot in the channel (the body already checked)."""
-        message_id = self._ids.next()
+        """A new message from the bot (or `author_id`) in the channel (the body already checked)."""
+        stored = self._compose(
+            channel, body, files, flags=flags, kind=kind, interaction=interaction, author_id=author_id
+        )
+        return self._keep(stored)
+
+    def _compose(
+        self,
+        channel: _Channel,
+        body: dict[str, Any],
+        files: list[dict[str, Any]],
+        *,
+        flags: int,
+        kind: int,
+        interaction: _Interaction | None = None,
+        author_id: int | None = None,
+        message_id: int | None = None,
+    ) -> _StoredMessage:
+        """A new message, not yet in the channel: refused (50006) if it would show nothing."""
+        message_id = self._ids.next() if message_id is None else message_id
+        author = self._users[self.bot_user_id if author_id is None else author_id]
         payload: dict[str, Any] = {
             "id": str(message_id),
             "channel_id": str(channel.id),
             "type": kind,
-            "author": self._bot_json(),
+            "author": author.json(),
             "content": "",
             "embeds": [],
             "components": [],
@@ -150,7 +190,17 @@ class MessageRoutesMixin:
         self._apply_body(stored, body, files)
         if not flags & LOADING and is_empty_message(payload):
             raise empty_message()
-        self._messages[message_id] = stored
+        return stored
+
+    def _keep(self, stored: _StoredMessage) -> _StoredMessage:
+        """Puts a composed message into its channel: counted, and MESSAGE_CREATE sent."""
+        self._messages[stored.id] = stored
+        channel = self._channels[stored.channel_id]
+        if not stored.flags & EPHEMERAL:
+            channel.last_message_id = stored.id
+            if channel.is_thread and stored.id != channel.id:  # a post's starter message is not counted
+                channel.message_count += 1
+                channel.total_message_sent += 1
         self._message_event("MESSAGE_CREATE", stored)
         return stored
 
@@ -228,27 +278,46 @@ class MessageRoutesMixin:
 
     def _delete(self, stored: _StoredMessage) -> None:
         stored.deleted = True
+        channel = self._channels[stored.channel_id]
+        if channel.is_thread and stored.id != channel.id and not stored.flags & EPHEMERAL:
+            channel.message_count = max(channel.message_count - 1, 0)
         data = {"id": str(stored.id), "channel_id": str(stored.channel_id)}
-        guild_id = self._channels[stored.channel_id].guild_id
-        if guild_id is not None:
-            data["guild_id"] = str(guild_id)
+        if channel.guild_id is not None:
+            data["guild_id"] = str(channel.guild_id)
         self._message_event("MESSAGE_DELETE", stored, data)
 
     def _message_event(self, event: str, stored: _StoredMessage, data: dict[str, Any] | None = None) -> None:
-        """MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages, as Discord sends them (not for ephemeral ones)."""
+        """MESSAGE_CREATE/UPDATE/DELETE as Discord sends them (not for ephemeral messages), with the author's
+        member in a guild and, for others' messages, their content only if the session may read it."""
         if stored.flags & EPHEMERAL:
             return
         channel = self._channels[stored.channel_id]
         if data is None:
-            data = copy.deepcopy(stored.payload)
+            session = self._session_for(channel.guild_id)
+            data = self._readable(stored, session.intents if session else 0)
             if channel.guild_id is not None:
                 guild = self._guilds[channel.guild_id]
-                data |= {
-                    "guild_id": str(guild.id),
-                    "member": self._member_json(guild, guild.members[self.bot_user_id], with_user=False),
-                }
+                data["guild_id"] = str(guild.id)
+                if stored.author_id in guild.members:
+                    data["member"] = self._member_json(guild, guild.members[stored.author_id], with_user=False)
         intent = GUILD_MESSAGES_INTENT if channel.guild_id is not None else DIRECT_MESSAGES_INTENT
         self._dispatch_to_guild(channel.guild_id, event, data, intent)
+
+    def _readable(self, stored: _StoredMessage, intents: int) -> dict[str, Any]:
+        """The message as the bot gets it: Discord empties the content, embeds, attachments and components of
+        others' guild messages unless the bot has the message content intent or is mentioned."""
+        payload = copy.deepcopy(stored.payload)
+        if stored.author_id == self.bot_user_id or intents & MESSAGE_CONTENT_INTENT:
+            return payload
+        if self._channels[stored.channel_id].guild_id is None:
+            return payload
+        if any(int(user["id"]) == self.bot_user_id for user in payload["mentions"]):
+            return payload
+        return payload | {"content": "", "embeds": [], "attachments": [], "components": []}
+
+    def _rest_intents(self) -> int:
+        """Over REST what counts is whether the application may use the privileged intents, not a session's."""
+        return self.privileged_intents
 
     def _interaction_metadata(self, interaction: _Interaction) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..constants import API_VERSIONS
 from ..errors import ApiError, FormErrors, _RateLimited, not_found
-from ..helpers import _as_int, _short, json_response
+from ..helpers import _Answer, _as_int, _short, json_response
 from ..observed import Call
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,18 @@ class RestPlumbingMixin:
             ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", self._get_commands, True),
             ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", self._put_commands, True),
             ("GET", "/channels/{channel_id}", self._get_channel, True),
+            ("PATCH", "/channels/{channel_id}", self._patch_channel, True),
+            ("DELETE", "/channels/{channel_id}", self._delete_channel, True),
+            ("POST", "/channels/{channel_id}/threads", self._post_thread, True),
             ("POST", "/channels/{channel_id}/messages", self._post_message, True),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message, True),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._patch_message, True),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message, True),
+            ("POST", "/channels/{channel_id}/messages/{message_id}/crosspost", self._crosspost, True),
             ("POST", "/channels/{channel_id}/typing", self._typing, True),
             ("GET", "/guilds/{guild_id}", self._get_guild, True),
             ("GET", "/guilds/{guild_id}/channels", self._get_guild_channels, True),
+            ("GET", "/guilds/{guild_id}/threads/active", self._get_active_threads, True),
             ("GET", "/guilds/{guild_id}/roles", self._get_guild_roles, True),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member, True),
             ("POST", "/interactions/{interaction_id}/{token}/callback", self._callback, False),
@@ -122,7 +127,10 @@ class RestPlumbingMixin:
                 raise ApiError(401, 0, "401: Unauthorized")
             self._take_rate_limit(request.method, path)
             result = await handler(params=params, body=body, files=files, query=dict(request.query))
-            status, answer = (204, None) if result is None else (200, result)
+            if isinstance(result, _Answer):
+                status, answer = result.status, result.body
+            else:
+                status, answer = (204, None) if result is None else (200, result)
             headers = self._rate_limit_headers(request.method, path, remaining=4, reset_after=1.0)
         except _RateLimited as limited:
             status, answer = (
