@@ -27,11 +27,14 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_MESSAGE = 10008  # Discord's JSON error code for a message that is gone
 UNKNOWN_CHANNEL = 10003
+THREAD_ARCHIVED = 50083
 # Discord's limits on a forum post: its name, and the tags applied to it.
 MAX_POST_NAME = 100
 MAX_POST_TAGS = 5
 # How long a forum's tags are trusted before they are fetched again.
 FORUM_TTL = 300.0
+# A withdrawn story's forum post, where the bot may not delete it, is renamed so.
+WITHDRAWN_POST = "Withdrawn by the newsroom"
 NOT_CROSSPOSTED = (
     "not crossposted: Discord's limit of about 10 publishes per channel per hour was reached; "
     "the push is in the channel"
@@ -174,26 +177,44 @@ class DiscordSender:
         return None
 
     async def edit(self, target: Target, message: Message) -> Outcome:
+        try:
+            try:
+                return await self._edit(target, message)
+            except discord.HTTPException as exc:
+                if exc.code != THREAD_ARCHIVED:
+                    raise
+            # Discord archives an idle thread or forum post (after a day, by
+            # default) and edits nothing in it until it is unarchived.
+            thread = await self.client.fetch_channel(int(self._channel(target).id))
+            if isinstance(thread, discord.Thread):
+                await thread.edit(archived=False)
+            return await self._edit(target, message)
+        except _Errors as exc:
+            return self._outcome(target, exc)
+
+    async def _edit(self, target: Target, message: Message) -> Sent:
         channel = self._channel(target)
         outs = self._outgoing(message)
         change = change_parts(target.message_ids, len(outs))
         shown: list[str] = []
-        try:
-            for message_id, index in change.edit:
-                # view=None takes the buttons off a part that no longer ends the message.
-                fields = {"view": None, **self._fields(outs[index])}
-                await channel.get_partial_message(int(message_id)).edit(**fields)
-                shown.append(message_id)
-            for index in change.send:
-                shown.append(str((await channel.send(**self._fields(outs[index]))).id))
-            for message_id in change.drop:
-                await self._delete_one(channel, message_id)
-        except _Errors as exc:
-            return self._outcome(target, exc)
+        for message_id, index in change.edit:
+            # view=None takes the buttons off a part that no longer ends the message.
+            fields = {"view": None, **self._fields(outs[index])}
+            await channel.get_partial_message(int(message_id)).edit(**fields)
+            shown.append(message_id)
+        for index in change.send:
+            shown.append(str((await channel.send(**self._fields(outs[index]))).id))
+        for message_id in change.drop:
+            await self._delete_one(channel, message_id)
+        if target.chat.form is PlaceForm.POSTS and shown:
+            # A corrected headline renames its post.
+            post = await self.client.fetch_channel(int(shown[0]))
+            if isinstance(post, discord.Thread) and post.name != post_name(message):
+                await post.edit(name=post_name(message))
         return Sent(tuple(shown))
 
     @staticmethod
-    async def _delete_one(channel: discord.PartialMessageable, message_id: str) -> None:
+    async def _delete_one(channel: discord.PartialMessageable | discord.Thread, message_id: str) -> None:
         try:
             await channel.get_partial_message(int(message_id)).delete()
         except discord.NotFound as exc:
@@ -202,6 +223,8 @@ class DiscordSender:
 
     async def delete(self, target: Target, notice: Message | None = None) -> Outcome:
         # Discord lets a bot delete its own messages at any age: no notice needed.
+        if target.chat.form is PlaceForm.POSTS and target.message_ids:
+            return await self._withdraw_post(target, notice)
         channel = self._channel(target)
         try:
             for message_id in target.message_ids:
@@ -209,6 +232,36 @@ class DiscordSender:
         except _Errors as exc:
             return self._outcome(target, exc)
         return Sent(())
+
+    async def _withdraw_post(self, target: Target, notice: Message | None) -> Outcome:
+        """A forum post goes whole: deleting only its messages would leave the
+        headline standing as the post's name. Without Manage Threads the bot
+        may not delete it; it then empties it instead: its first message shows
+        `notice`, without the story or its button, the rest go, and the post
+        is renamed and archived."""
+        post_id = int(target.message_ids[0])
+        try:
+            post = await self.client.fetch_channel(post_id)
+            if not isinstance(post, discord.Thread):
+                raise discord.InvalidData(f"channel {post_id} is no forum post")
+            try:
+                await post.delete()
+                return Sent(())
+            except discord.Forbidden:
+                log.info("no Manage Threads in forum %s: emptying post %s instead", target.chat.chat_id, post_id)
+            if post.archived:
+                await post.edit(archived=False)
+            if notice is not None:
+                out = render(notice)[0]
+                await post.get_partial_message(post_id).edit(view=None, **self._fields(out))
+            for message_id in target.message_ids[1:]:
+                await self._delete_one(post, message_id)
+            await post.edit(name=WITHDRAWN_POST, archived=True)
+        except discord.InvalidData as exc:
+            return Failed(f"Discord: {exc}", transient=False)
+        except _Errors as exc:
+            return self._outcome(target, exc)
+        return Sent((str(post_id),))
 
     @staticmethod
     def _outcome(target: Target, exc: Exception) -> Outcome:

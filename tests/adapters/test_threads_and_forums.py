@@ -181,12 +181,16 @@ async def test_a_forum_gets_one_post_per_story_with_its_matching_tags(dc: Harnes
     # The strict forum requires a tag and has none matching: its first one.
     (strict,) = dc.fake.posts(STRICT_FORUM)
     assert [str(t) for t in strict["applied_tags"]] == [str(TAG_MISC)]
-    # A correction edits the post's first message in place.
+    # A correction edits the post's first message in place and renames the post,
+    # after a day too, when Discord has archived the idle post.
+    dc.fake.archive_thread(int(grok["thread_id"]))
+    dc.provoked.add(400)  # the first edit meets the archived post
     corrected = replace(story("grok-chips", "xAI", "Chips", title="Grok runs on newer chips"), correction="Newer.")
     assert (await dc.core.publisher.publish(corrected)).corrections_queued == 2  # both forums got it
     await drain(worker)
     (edited,) = [p for p in dc.fake.posts(FORUM) if p["thread_id"] == grok["thread_id"]]
     assert edited["message"]["embeds"][0]["title"] == "Grok runs on newer chips"
+    assert edited["name"] == "Grok runs on newer chips"
     assert len(dc.fake.posts(FORUM)) == 2
 
 
@@ -227,3 +231,30 @@ async def test_subscribing_names_the_permission_a_thread_or_forum_needs(dc: Harn
     (forum,) = await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": FORUM})
     assert "I need the Send Messages and Create Posts permission" in text_of(forum)
     assert set(await active(dc.core)) == set()  # nothing was written
+
+
+async def test_a_retracted_story_takes_its_forum_post_down_or_empties_it(dc: Harness) -> None:
+    await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": FORUM})
+    worker = worker_of(dc)
+    await dc.core.publisher.publish(story("kept", "xAI", title="A post the bot may not delete"))
+    await drain(worker)
+    (post,) = dc.fake.posts(FORUM)
+    # Without Manage Threads the bot may not delete the post: it empties it of the story.
+    dc.provoked.add(403)
+    retracted = await dc.core.publisher.retract("kept", "The figures were wrong.")
+    assert retracted is not None and retracted.retractions_queued == 1
+    await drain(worker)
+    (emptied,) = dc.fake.posts(FORUM)
+    assert emptied["thread_id"] == post["thread_id"] and emptied["name"] == "Withdrawn by the newsroom"
+    assert emptied["message"]["content"].startswith("*This story was withdrawn by the newsroom.*")
+    assert "The figures were wrong." in emptied["message"]["content"]
+    assert not emptied["message"].get("embeds") and not emptied["message"].get("components")
+    assert dc.fake.channel(int(post["thread_id"]))["thread_metadata"]["archived"] is True
+    # With Manage Threads it goes whole.
+    dc.fake.set_overwrite(FORUM, dc.fake.bot_user_id, allow=fakes.MANAGE_THREADS, deny=0, type=1)
+    await dc.core.publisher.publish(story("gone", "xAI", title="A post the bot may delete"))
+    await drain(worker)
+    assert len(dc.fake.posts(FORUM)) == 2
+    await dc.core.publisher.retract("gone", None)
+    await drain(worker)
+    assert [p["name"] for p in dc.fake.posts(FORUM)] == ["Withdrawn by the newsroom"]
