@@ -7,13 +7,33 @@ import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from telegram import Bot
 
+from adapters.telegram.request import AiohttpRequest
+from adapters.telegram.sender import TelegramSender
 from bot.composition import Core
 from content.chats.ref import ChatRef
 from content.commands.caller import Caller
+from content.delivery.breaker import Breaker
+from content.delivery.payloads import Payloads
+from content.delivery.policy import RetryPolicy
+from content.delivery.queue import DeliveryQueue
+from content.delivery.ratelimit import Limits, RateLimiter
 from content.delivery.worker import DeliveryWorker
 from content.models import Chat, Delivery
 from tests.fakes.telegram import FakeTelegram
+
+
+def push_worker(core: Core, bot: Bot, pushes: AiohttpRequest) -> DeliveryWorker:
+    """A worker sending through TelegramSender, quick to retry and with a lax limit."""
+    return DeliveryWorker(
+        DeliveryQueue(core.sessions, lease_seconds=30),
+        TelegramSender(bot, pushes),
+        RateLimiter(Limits(1000.0)),
+        Payloads(core.catalog),
+        RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+        breaker=Breaker("telegram", probe_first=0.01, probe_max=0.05),
+    )
 
 
 @dataclass

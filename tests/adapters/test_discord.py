@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -87,10 +87,19 @@ async def start_bot(core: Core, fake: FakeDiscord):
 
 
 @contextlib.asynccontextmanager
-async def running(database_url: str, guild_ids: tuple[int, ...]) -> AsyncIterator[Harness]:
+async def running(
+    database_url: str,
+    guild_ids: tuple[int, ...],
+    build: Callable[[FakeDiscord], None] = world,
+    stories: Sequence[StoryDraft] = (),
+    checked: Sequence[int] = (GENERAL, ANNOUNCEMENTS, DM),
+) -> AsyncIterator[Harness]:
+    """The bot against a fake Discord holding `build`'s world, with the sample
+    library and `stories` published; what it sent to the `checked` channels
+    must ping no one."""
     fake = FakeDiscord()
     await fake.start()
-    world(fake)
+    build(fake)
     core = await empty_core(
         database_url,
         discord_bot_token=fake.token,
@@ -99,6 +108,8 @@ async def running(database_url: str, guild_ids: tuple[int, ...]) -> AsyncIterato
         discord_guild_ids=guild_ids,
     )
     await core.prepare()
+    for draft in stories:
+        await core.publisher.publish(draft)
     runner = await start_bot(core, fake)
     harness = Harness(fake, core, runner)
     try:
@@ -109,7 +120,7 @@ async def running(database_url: str, guild_ids: tuple[int, ...]) -> AsyncIterato
         await fake.stop()
         fake.unpatch_discord_py()
         assert [c for c in fake.errors if c.status not in harness.provoked] == [], fake.dump("errors")
-        for channel in (GENERAL, ANNOUNCEMENTS, DM):
+        for channel in checked:
             for message in fake.messages(channel):
                 assert message["allowed_mentions"] == {"parse": []}, message
                 assert not message.get("mention_everyone") and not message.get("mentions"), message

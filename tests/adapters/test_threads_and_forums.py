@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -19,11 +18,10 @@ from content.delivery.reports import Reports
 from content.delivery.status import DeliveryStatus
 from content.delivery.worker import DeliveryWorker
 from content.models import Chat
-from content.stories.drafts import StoryDraft
-from tests.adapters.test_discord import Harness, ephemeral, start_bot, text_of
-from tests.conftest import empty_core
+from tests.adapters.test_discord import Harness, ephemeral, running, text_of
 from tests.fakes import discord as fakes
 from tests.fakes.discord import FakeDiscord
+from tests.helpers import short_story
 
 GUILD, OWNER, ADMIN, MODS = 2000000000000000001, 2000000000000000002, 2000000000000000003, 2000000000000000004
 GENERAL, LAUNCH, OLD_THREAD = 2100000000000000001, 2100000000000000002, 2100000000000000003
@@ -64,44 +62,11 @@ def world(fake: FakeDiscord) -> None:
     fake.set_overwrite(QUIET, fake.bot_user_id, allow=0, deny=fakes.SEND_MESSAGES_IN_THREADS, type=1)
 
 
-def story(slug: str, *tags: str, title: str | None = None) -> StoryDraft:
-    return StoryDraft(
-        slug=slug,
-        title=title or f"Story {slug}",
-        summary="What changed, in one line.",
-        category="Tech",
-        published_at=datetime(2026, 12, 2, 9, tzinfo=UTC),
-        tags=tags,
-        url=f"https://news.test/{slug}",
-        terms=(),
-        body="Lead paragraph.",
-    )
-
-
 @pytest.fixture
 async def dc(database_url: str) -> AsyncIterator[Harness]:
-    fake = FakeDiscord()
-    await fake.start()
-    world(fake)
-    core = await empty_core(
-        database_url,
-        discord_bot_token=fake.token,
-        discord_api_base_url=f"{fake.url}/api/v10",
-        discord_gateway_url=fake.ws_url,
-        discord_guild_ids=(GUILD,),
-    )
-    await core.prepare()
-    for draft in (story("seed-xai", "xAI"), story("seed-chips", "Chips"), story("seed-policy", "Policy")):
-        await core.publisher.publish(draft)
-    harness = Harness(fake, core, await start_bot(core, fake))
-    try:
+    seeds = (short_story("seed-xai", "xAI"), short_story("seed-chips", "Chips"), short_story("seed-policy", "Policy"))
+    async with running(database_url, (GUILD,), world, seeds, checked=(GENERAL, LAUNCH, OLD_THREAD, NEWS)) as harness:
         yield harness
-    finally:
-        await harness.runner.stop()  # type: ignore[attr-defined]
-        await core.close()
-        await fake.stop()
-        fake.unpatch_discord_py()
-        assert [c for c in fake.errors if c.status not in harness.provoked] == [], fake.dump("errors")
 
 
 def worker_of(dc: Harness) -> DeliveryWorker:
@@ -140,8 +105,8 @@ async def test_a_thread_subscription_pushes_into_the_thread_and_a_deleted_thread
         "**Thread “#old-news”:** #Chips",
     ]
     worker = worker_of(dc)
-    await dc.core.publisher.publish(story("grok", "xAI", title="Grok, explained"))
-    await dc.core.publisher.publish(story("gpu", "Chips", title="A GPU, explained"))
+    await dc.core.publisher.publish(short_story("grok", "xAI", title="Grok, explained"))
+    await dc.core.publisher.publish(short_story("gpu", "Chips", title="A GPU, explained"))
     await drain(worker)
     assert pushes(dc.fake, LAUNCH) == ["Grok, explained"]
     assert pushes(dc.fake, GENERAL) == ["A GPU, explained"]
@@ -150,7 +115,7 @@ async def test_a_thread_subscription_pushes_into_the_thread_and_a_deleted_thread
 
     dc.fake.delete_channel(LAUNCH)
     dc.provoked.add(404)
-    await dc.core.publisher.publish(story("grok-2", "xAI", "Chips", title="Grok again"))
+    await dc.core.publisher.publish(short_story("grok-2", "xAI", "Chips", title="Grok again"))
     await drain(worker)
     assert await active(dc.core) == {str(GENERAL): True, str(LAUNCH): False, str(OLD_THREAD): True}
     report = await Reports(dc.core.sessions, dc.core.catalog).deliveries("grok-2")
@@ -166,8 +131,8 @@ async def test_a_forum_gets_one_post_per_story_with_its_matching_tags(dc: Harnes
     await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": STRICT_FORUM})
     worker = worker_of(dc)
     long_title = "A headline far longer than a forum post's name may be, " * 3
-    await dc.core.publisher.publish(story("grok-chips", "xAI", "Chips", title="Grok runs on new chips"))
-    await dc.core.publisher.publish(story("rules", "Policy", title=long_title.strip()))
+    await dc.core.publisher.publish(short_story("grok-chips", "xAI", "Chips", title="Grok runs on new chips"))
+    await dc.core.publisher.publish(short_story("rules", "Policy", title=long_title.strip()))
     await drain(worker)
     posts = {p["name"]: p for p in dc.fake.posts(FORUM)}
     assert len(posts) == 2 and "Grok runs on new chips" in posts
@@ -185,7 +150,9 @@ async def test_a_forum_gets_one_post_per_story_with_its_matching_tags(dc: Harnes
     # after a day too, when Discord has archived the idle post.
     dc.fake.archive_thread(int(grok["thread_id"]))
     dc.provoked.add(400)  # the first edit meets the archived post
-    corrected = replace(story("grok-chips", "xAI", "Chips", title="Grok runs on newer chips"), correction="Newer.")
+    corrected = replace(
+        short_story("grok-chips", "xAI", "Chips", title="Grok runs on newer chips"), correction="Newer."
+    )
     assert (await dc.core.publisher.publish(corrected)).corrections_queued == 2  # both forums got it
     await drain(worker)
     (edited,) = [p for p in dc.fake.posts(FORUM) if p["thread_id"] == grok["thread_id"]]
@@ -202,7 +169,7 @@ async def test_a_crossposted_announcement_is_published_until_the_hourly_limit(dc
     worker = worker_of(dc)
     dc.provoked.add(429)  # the 11th publish in the hour
     for n in range(11):
-        await dc.core.publisher.publish(story(f"news-{n}", "xAI", title=f"News {n}"))
+        await dc.core.publisher.publish(short_story(f"news-{n}", "xAI", title=f"News {n}"))
         await drain(worker)
     assert len(pushes(dc.fake, NEWS)) == 11
     assert len(dc.fake.crossposted(NEWS)) == 10
@@ -212,12 +179,12 @@ async def test_a_crossposted_announcement_is_published_until_the_hourly_limit(dc
     assert note.chat_id == str(NEWS) and note.note == NOT_CROSSPOSTED
     # An hour on, publishing works again; turned off, it stops.
     dc.fake.age_crossposts(NEWS, 3600)
-    await dc.core.publisher.publish(story("news-11", "xAI", title="News 11"))
+    await dc.core.publisher.publish(short_story("news-11", "xAI", title="News 11"))
     await drain(worker)
     assert len(dc.fake.crossposted(NEWS)) == 11
     (off,) = await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": NEWS, "crosspost": False})
     assert "no longer be published" in text_of(off)
-    await dc.core.publisher.publish(story("news-12", "xAI", title="News 12"))
+    await dc.core.publisher.publish(short_story("news-12", "xAI", title="News 12"))
     await drain(worker)
     assert len(pushes(dc.fake, NEWS)) == 13 and len(dc.fake.crossposted(NEWS)) == 11
 
@@ -236,7 +203,7 @@ async def test_subscribing_names_the_permission_a_thread_or_forum_needs(dc: Harn
 async def test_a_retracted_story_takes_its_forum_post_down_or_empties_it(dc: Harness) -> None:
     await dc.run(GENERAL, ADMIN, "subscribe", {"tag": "xAI", "channel": FORUM})
     worker = worker_of(dc)
-    await dc.core.publisher.publish(story("kept", "xAI", title="A post the bot may not delete"))
+    await dc.core.publisher.publish(short_story("kept", "xAI", title="A post the bot may not delete"))
     await drain(worker)
     (post,) = dc.fake.posts(FORUM)
     # Without Manage Threads the bot may not delete the post: it empties it of the story.
@@ -252,7 +219,7 @@ async def test_a_retracted_story_takes_its_forum_post_down_or_empties_it(dc: Har
     assert dc.fake.channel(int(post["thread_id"]))["thread_metadata"]["archived"] is True
     # With Manage Threads it goes whole.
     dc.fake.set_overwrite(FORUM, dc.fake.bot_user_id, allow=fakes.MANAGE_THREADS, deny=0, type=1)
-    await dc.core.publisher.publish(story("gone", "xAI", title="A post the bot may delete"))
+    await dc.core.publisher.publish(short_story("gone", "xAI", title="A post the bot may delete"))
     await drain(worker)
     assert len(dc.fake.posts(FORUM)) == 2
     await dc.core.publisher.retract("gone", None)

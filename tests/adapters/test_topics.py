@@ -8,44 +8,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from telegram import Bot
 
 from adapters.telegram.request import AiohttpRequest
-from adapters.telegram.sender import TelegramSender
 from bot.composition import Core, build_telegram
-from content.delivery.breaker import Breaker
-from content.delivery.payloads import Payloads
-from content.delivery.policy import RetryPolicy
-from content.delivery.queue import DeliveryQueue
-from content.delivery.ratelimit import Limits, RateLimiter
 from content.delivery.reports import Reports
 from content.delivery.status import DeliveryStatus
-from content.delivery.worker import DeliveryWorker
 from content.models import Chat
-from content.stories.drafts import StoryDraft
-from tests.adapters.telegram_rig import Rig
+from tests.adapters.telegram_rig import Rig, push_worker
 from tests.adapters.test_telegram import started
 from tests.fakes.telegram import FakeTelegram
+from tests.helpers import short_story
 
 FORUM, ADMIN, MEMBER = -1004001, 2001, 2002
-
-
-def story(slug: str, *tags: str, title: str | None = None) -> StoryDraft:
-    return StoryDraft(
-        slug=slug,
-        title=title or f"Story {slug}",
-        summary="What changed, in one line.",
-        category="Tech",
-        published_at=datetime(2026, 12, 2, 9, tzinfo=UTC),
-        tags=tags,
-        url=f"https://news.test/{slug}",
-        terms=(),
-        body="Lead paragraph.",
-    )
 
 
 @dataclass
@@ -81,7 +59,11 @@ async def forum(database_url: str) -> AsyncIterator[Forum]:
     fake.set_member(FORUM, MEMBER, "member")
     ai, hardware = fake.add_topic(FORUM, "AI"), fake.add_topic(FORUM, "Hardware")
     core = await started(database_url, fake)
-    for draft in (story("seed-xai", "xAI"), story("seed-chips", "Chips"), story("seed-openai", "OpenAI")):
+    for draft in (
+        short_story("seed-xai", "xAI"),
+        short_story("seed-chips", "Chips"),
+        short_story("seed-openai", "OpenAI"),
+    ):
         await core.publisher.publish(draft)
     runner = build_telegram(core)
     assert runner is not None
@@ -91,14 +73,7 @@ async def forum(database_url: str) -> AsyncIterator[Forum]:
     await bot.initialize()
     pushes = AiohttpRequest()
     await pushes.initialize()
-    worker = DeliveryWorker(
-        DeliveryQueue(core.sessions, lease_seconds=30),
-        TelegramSender(bot, pushes),
-        RateLimiter(Limits(1000.0)),
-        Payloads(core.catalog),
-        RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
-        breaker=Breaker("telegram", probe_first=0.01, probe_max=0.05),
-    )
+    worker = push_worker(core, bot, pushes)
     try:
         yield Forum(Rig(core, fake, worker), ai, hardware)
     finally:
@@ -129,10 +104,10 @@ async def test_two_topics_following_different_tags_each_get_only_their_stories(f
     ]
     core = forum.rig.core
     for draft in (
-        story("grok-update", "xAI", title="Grok gets an update"),
-        story("new-gpu", "Chips", title="A new GPU, explained"),
-        story("both", "xAI", "Chips", title="Chips for Grok"),
-        story("gpt-news", "OpenAI", title="GPT news"),
+        short_story("grok-update", "xAI", title="Grok gets an update"),
+        short_story("new-gpu", "Chips", title="A new GPU, explained"),
+        short_story("both", "xAI", "Chips", title="Chips for Grok"),
+        short_story("gpt-news", "OpenAI", title="GPT news"),
     ):
         await core.publisher.publish(draft)
     await forum.rig.drain()
@@ -151,7 +126,7 @@ async def test_a_closed_or_deleted_topic_stops_alone(forum: Forum) -> None:
     await forum.say("/subscribe Chips", None)
     core = forum.rig.core
     forum.fake.close_topic(FORUM, forum.hardware)
-    await core.publisher.publish(story("closed-one", "Chips", "xAI", title="Closed one"))
+    await core.publisher.publish(short_story("closed-one", "Chips", "xAI", title="Closed one"))
     await forum.rig.drain()
     report = await Reports(core.sessions, core.catalog).deliveries("closed-one")
     assert report is not None
@@ -161,7 +136,7 @@ async def test_a_closed_or_deleted_topic_stops_alone(forum: Forum) -> None:
     assert closed.error == "Telegram: the topic was closed (Topic_closed); it no longer gets pushes"
     assert await places(core) == {"": True, str(forum.ai): True, str(forum.hardware): False}
     forum.fake.delete_topic(FORUM, forum.ai)
-    await core.publisher.publish(story("deleted-one", "xAI", "Chips", title="Deleted one"))
+    await core.publisher.publish(short_story("deleted-one", "xAI", "Chips", title="Deleted one"))
     await forum.rig.drain()
     assert await places(core) == {"": True, str(forum.ai): False, str(forum.hardware): False}
     # The chat itself goes on, and hears about it all.

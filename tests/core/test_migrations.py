@@ -253,7 +253,7 @@ async def test_0006_gives_existing_places_their_form_and_keeps_their_pushes(core
     from content.chats.ref import ChatRef, PlaceForm
     from content.commands.caller import Caller
     from content.delivery.queue import DeliveryQueue
-    from content.stories.drafts import StoryDraft
+    from tests.helpers import short_story
 
     await db.downgrade(core.engine, "0005")
     async with core.engine.begin() as connection:
@@ -281,17 +281,7 @@ async def test_0006_gives_existing_places_their_form_and_keeps_their_pushes(core
     async with core.engine.connect() as connection:
         rows = (await connection.execute(text("SELECT thread_id, form, republish FROM chats ORDER BY thread_id"))).all()
     assert [(t, f, bool(r)) for t, f, r in rows] == [("", "messages", False), ("7", "messages", False)]
-    draft = StoryDraft(
-        slug="after-0006",
-        title="After 0006",
-        summary="Pushed to places from before.",
-        category="AI",
-        published_at=datetime(2026, 12, 2, tzinfo=UTC),
-        tags=("xAI",),
-        url=None,
-        terms=(),
-        body="Lead.",
-    )
+    draft = short_story("after-0006", "xAI")
     assert (await core.publisher.publish(draft)).deliveries_queued == 2
     jobs = await DeliveryQueue(core.sessions).claim("telegram", 10)
     claimed = sorted((j.chat.thread_id or "", j.chat.form, j.target.republish) for j in jobs)
