@@ -95,7 +95,12 @@ def render_plain(message: Message) -> str:
         lines.extend(_block(block))
     for row in message.buttons:
         for button in row:
-            hints: dict[str, str] = {Action.STORY: f"/story {button.argument}", Action.MORE: f"more {button.argument}"}
+            hints: dict[str, str] = {
+                Action.STORY: f"/story {button.argument}",
+                Action.MORE: f"more {button.argument}",
+            }
+            if not button.argument.startswith("#"):  # a term's key is what /explain looks up
+                hints[Action.DEFINE] = f"/explain {button.argument}"
             hint = hints.get(button.action)
             lines.append(f"  [{button.label}] → {hint}" if hint else f"  [{button.label}]")
     return "\n".join(lines).strip("\n")

@@ -49,10 +49,12 @@ from content import db
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
 from content.chats.ref import ChatRef
+from content.chats.settings import ChatSettings
 from content.commands.caller import Caller
 from content.commands.dispatcher import Commands
 from content.keys import key_of, slugify
 from content.models import Story, StoryTag, StoryTerm, Tag, Term, TermAlias
+from content.publishing.digests import rescheduled_in
 from content.stories.catalog import Catalog
 from content.stories.search import Search
 
@@ -462,7 +464,13 @@ async def run_on(database: str, args: argparse.Namespace) -> dict:
 
             sessions = db.session_factory(engine)
             search = Search(sessions)
-            commands = Commands(Catalog(sessions, SITE_URL), search, Chats(sessions), Follows(sessions))
+            commands = Commands(
+                Catalog(sessions, SITE_URL),
+                search,
+                Chats(sessions),
+                Follows(sessions),
+                ChatSettings(sessions, rescheduled_in),
+            )
             inputs = await benchmark_inputs(random.Random(args.seed + 1), generated, search, WARMUP_CALLS + args.repeat)
             operations = {}
             for name, lines in inputs.items():

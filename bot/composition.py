@@ -13,9 +13,11 @@ from bot.settings import Settings
 from content import db
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
+from content.chats.settings import ChatSettings
 from content.commands.dispatcher import Commands
 from content.commands.flood import FloodGuard
 from content.commands.spec import Newsroom
+from content.publishing import digests
 from content.publishing.publisher import Publisher
 from content.stories.catalog import Catalog
 from content.stories.importer import StoryImporter
@@ -81,8 +83,16 @@ def build_core(settings: Settings) -> Core:
     flood = FloodGuard(settings.command_rate_limit, settings.command_rate_window)
     metrics = Metrics()
     newsroom = Newsroom(settings.newsroom_name, settings.newsroom_about, settings.site_url)
+    settings_of_chats = ChatSettings(sessions, digests.rescheduled_in)
     commands = Commands(
-        catalog, Search(sessions), chats, follows, flood=flood, on_command=metrics.count_command, newsroom=newsroom
+        catalog,
+        Search(sessions),
+        chats,
+        follows,
+        settings_of_chats,
+        flood=flood,
+        on_command=metrics.count_command,
+        newsroom=newsroom,
     )
     publisher = Publisher(sessions, writer, settings.delivery_correction_push_hours)
     return Core(

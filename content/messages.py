@@ -71,6 +71,8 @@ class Action(StrEnum):
 
     STORY = "story"  # open one story; the argument is its slug
     MORE = "more"  # the next page of a list; the argument is "OFFSET:TAGKEY"
+    DEFINE = "define"  # one glossary term, to the presser alone; the argument is its key (or "#ID")
+    SETTING = "setting"  # change one of the chat's settings; the argument names the change ("digest:off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,9 @@ class Message:
     # title, and the labels it may be filed under (the story's tags, by name).
     title: str | None = None
     labels: tuple[str, ...] = ()
+    # The answer in a few words (at most 200 characters), for platforms that
+    # can show the presser of a button a pop-up instead of a message (Telegram).
+    popup: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

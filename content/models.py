@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from content.chats.preferences import DigestEvery
 from content.chats.ref import ChatKind, PlaceForm
 from content.delivery.status import DeliveryStatus, JobKind
 
@@ -188,6 +189,8 @@ class StoryTerm(Base):
 
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
     term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), primary_key=True)
+    # Where the story's glossary lists it: its first term is the one a push defines.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_story_terms_term", "term_id"),)
 
@@ -210,6 +213,18 @@ class Chat(Base):
         EnumText(PlaceForm), default=PlaceForm.MESSAGES, server_default=PlaceForm.MESSAGES.value
     )
     republish: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The reader's controls (content.chats.preferences): an IANA zone (None:
+    # UTC), a digest instead of a push per story, quiet hours; wall-clock
+    # times as HH:MM in that zone. `digest_since`: what the last digest covered up to.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[DigestEvery] = mapped_column(
+        EnumText(DigestEvery), default=DigestEvery.OFF, server_default=DigestEvery.OFF.value
+    )
+    digest_at: Mapped[str | None] = mapped_column(String(5))
+    digest_day: Mapped[int | None] = mapped_column(Integer)
+    digest_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quiet_from: Mapped[str | None] = mapped_column(String(5))
+    quiet_until: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -229,10 +244,24 @@ class Subscription(Base):
     __table_args__ = (Index("ix_subscriptions_tag", "tag_id"),)
 
 
+class TermFollow(Base):
+    """A chat following a glossary term: new stories that explain it reach it."""
+
+    __tablename__ = "term_follows"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_term_follows_term", "term_id"),)
+
+
 # The predicate of the partial unique key on sends, as SQL both databases
 # accept verbatim (ON CONFLICT must name it exactly to infer the index).
 SEND_ONLY = text("kind = 'send'")
 ACTS_ON_SOME = text("acts_on_id IS NOT NULL")
+# A chat has at most one digest waiting or going out.
+DIGEST_WAITING = text("kind = 'digest' AND status IN ('pending', 'sending')")
 
 
 class Delivery(Base):
@@ -243,7 +272,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[JobKind] = mapped_column(EnumText(JobKind), default=JobKind.SEND, server_default=JobKind.SEND.value)
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    # None for a digest, which is made of the stories due when it goes out.
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     # For an edit or a delete: the send whose messages it changes. It is
     # claimed only once that send is done, and after earlier jobs on it. No
@@ -274,6 +304,13 @@ class Delivery(Base):
         Index("ix_deliveries_chat", "chat_id"),
         # Sends (most rows) have no acts_on: only the rows that do are indexed.
         Index("ix_deliveries_acts_on", "acts_on_id", sqlite_where=ACTS_ON_SOME, postgresql_where=ACTS_ON_SOME),
+        Index(
+            "uq_deliveries_digest_waiting",
+            "chat_id",
+            unique=True,
+            sqlite_where=DIGEST_WAITING,
+            postgresql_where=DIGEST_WAITING,
+        ),
     )
 
 

@@ -134,6 +134,13 @@ class DiscordSender:
             fields["view"] = view
         return fields
 
+    def _new(self, out: Outgoing, target: Target) -> dict:
+        """A new message's fields: in the place's quiet hours, without a notification."""
+        fields = self._fields(out)
+        if target.silent:
+            fields["silent"] = True
+        return fields
+
     async def send(self, target: Target, message: Message) -> Outcome:
         outs = self._outgoing(message)
         ids: list[str] = []
@@ -142,16 +149,16 @@ class DiscordSender:
             if target.chat.form is PlaceForm.POSTS and target.chat.thread_id is None:
                 forum = await self._forum(int(target.chat.chat_id))
                 post = await forum.create_thread(
-                    name=post_name(message), applied_tags=post_tags(forum, message.labels), **self._fields(outs[0])
+                    name=post_name(message), applied_tags=post_tags(forum, message.labels), **self._new(outs[0], target)
                 )
                 ids.append(str(post.message.id))
                 for out in outs[1:]:
-                    ids.append(str((await post.thread.send(**self._fields(out))).id))
+                    ids.append(str((await post.thread.send(**self._new(out, target))).id))
                 return Sent(tuple(ids))
             channel = self._channel(target)
             sent = []
             for out in outs:
-                sent.append(await channel.send(**self._fields(out)))
+                sent.append(await channel.send(**self._new(out, target)))
                 ids.append(str(sent[-1].id))
             if target.republish and target.chat.form is PlaceForm.ANNOUNCEMENTS:
                 note = await self._crosspost(sent)

@@ -11,7 +11,7 @@ from adapters.http.api import DEFAULT_LIMIT, MAX_BODY, MAX_LIMIT, WITHDRAWN
 from content.delivery.health import PlatformState
 from content.delivery.status import NOT_SENT, DeliveryStatus, JobKind
 from content.keys import SLUG_MAX, SLUG_PATTERN
-from content.stories.drafts import CORRECTION_MAX, RETRACTION_REASON_MAX, SUMMARY_MAX_WORDS
+from content.stories.drafts import CORRECTION_MAX, PUSH_MAX_WORDS, RETRACTION_REASON_MAX, SUMMARY_MAX_WORDS
 from content.stories.writer import SaveOutcome
 
 JSON = "application/json"
@@ -73,13 +73,15 @@ STORY_IN = _object(
             "pattern": SLUG_PATTERN,
             "description": "Lowercase letters, digits and single hyphens. Default: derived from the title. "
             "A slug that exists updates that story: when what a push shows changes (title, summary, "
-            "category, url, tags, correction), the pushes already out are edited to show it.",
+            "category, url, tags, correction, the first glossary term's definition), the pushes already out "
+            "are edited to show it.",
         },
         "title": _text(200, "The headline; at most 200 characters once trimmed."),
         "summary": _text(
             1000,
             f"The 30-second explainer shown in lists and pushes: at most {SUMMARY_MAX_WORDS} words "
-            "(and 1000 characters).",
+            f"(and 1000 characters), and at most {PUSH_MAX_WORDS} with the first glossary term and its "
+            "definition, which a push shows under it.",
         ),
         "category": _text(40, "E.g. AI, Tech."),
         "published_at": {

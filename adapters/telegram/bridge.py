@@ -175,6 +175,14 @@ class TelegramBridge:
             return Caller(ref, str(user.id), places=ChannelFinder(bot, user.id))
         return Caller(ref, str(user.id), admin_check=lambda: is_admin(bot, chat.id, user.id))
 
+    def presser(self, bot: Bot, chat: Chat, user: User | None, message: TelegramMessage | None) -> Caller:
+        """Who pressed a button. Under a channel post that is any reader, not
+        the channel's admins who post there: each reader is metered alone, and
+        is an admin only if Telegram says so."""
+        if chat.type == ChatType.CHANNEL and user is not None:
+            return Caller(chat_ref(chat, message), str(user.id), admin_check=lambda: is_admin(bot, chat.id, user.id))
+        return self.caller(bot, chat, user, message=message)
+
     # ----- handlers -------------------------------------------------------
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -208,12 +216,20 @@ class TelegramBridge:
             return
         action, argument = parse_callback(query.data)
         pressed_in = message if isinstance(message, TelegramMessage) else None
-        caller = self.caller(context.bot, message.chat, query.from_user, message=pressed_in)
+        caller = self.presser(context.bot, message.chat, query.from_user, pressed_in)
         reply = await self._commands.press(caller, action, argument)
         if not reply.messages:
             await query.answer()
             return
         first = reply.messages[0]
+        if first.popup is not None:
+            # Answered where the reader is: a pop-up over the chat, which posts
+            # nothing into a group or channel; a private chat is the reader's
+            # own, so the full answer goes there too.
+            await query.answer(first.popup, show_alert=True)
+            if message.chat.type == ChatType.PRIVATE:
+                await self.send(context.bot, message.chat, reply, topic_of(message.chat, pressed_in))
+            return
         if first.private and len(reply.messages) == 1:
             # A refusal is shown to the presser alone, not posted to the chat.
             await query.answer(plain(first)[:200], show_alert=False)

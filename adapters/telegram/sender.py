@@ -121,6 +121,8 @@ class TelegramSender:
         to = b"chat_id=%d&" % int(target.chat.chat_id)
         if target.chat.thread_id is not None:
             to += b"message_thread_id=%d&" % int(target.chat.thread_id)
+        if target.silent:  # the chat's quiet hours: delivered without a sound
+            to += b"disable_notification=true&"
         return to
 
     @staticmethod

@@ -18,8 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
+from content.delivery.status import DeliveryStatus, JobKind
 from content.dialect import insert_for
-from content.models import Chat, Subscription
+from content.models import Chat, Delivery, Subscription, TermFollow
+
+# What a reader set for a chat (content.chats.settings), moved with it.
+_SETTINGS = (
+    Chat.time_zone,
+    Chat.digest,
+    Chat.digest_at,
+    Chat.digest_day,
+    Chat.digest_since,
+    Chat.quiet_from,
+    Chat.quiet_until,
+)
+_SETTING_NAMES = tuple(column.key for column in _SETTINGS)
 
 
 def thread_key(chat: ChatRef) -> str:
@@ -87,6 +100,17 @@ async def move_in(session: AsyncSession, chat: ChatRef, new_chat_id: str) -> Cha
             await session.execute(
                 insert_for(session, Subscription).values(chat_id=existing, tag_id=tag_id).on_conflict_do_nothing()
             )
+        terms = select(TermFollow.term_id).where(TermFollow.chat_id == row_id)
+        for term_id in (await session.execute(terms)).scalars():
+            await session.execute(
+                insert_for(session, TermFollow).values(chat_id=existing, term_id=term_id).on_conflict_do_nothing()
+            )
+        # The reader's controls go with it; a digest waiting at the old id follows.
+        kept = (await session.execute(select(*_SETTINGS).where(Chat.id == row_id))).one()
+        await session.execute(update(Chat).where(Chat.id == existing).values(dict(zip(_SETTING_NAMES, kept))))
+        waiting = (Delivery.kind == JobKind.DIGEST) & (Delivery.status == DeliveryStatus.PENDING)
+        if (await session.execute(select(Delivery.id).where(Delivery.chat_id == existing, waiting))).first() is None:
+            await session.execute(update(Delivery).where(Delivery.chat_id == row_id, waiting).values(chat_id=existing))
         await session.execute(update(Chat).where(Chat.id == row_id).values(active=False))
     return moved
 

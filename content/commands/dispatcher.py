@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from content.chats.access import NoPlace, Place
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
+from content.chats.settings import ChatSettings
 from content.commands.caller import Caller
 from content.commands.completion import choices
 from content.commands.flood import FloodGuard, Verdict
@@ -46,12 +47,13 @@ class Commands:
         search: Search,
         chats: Chats,
         follows: Follows,
+        settings: ChatSettings,
         *,
         flood: FloodGuard | None = None,
         on_command: Callable[[str, str], None] | None = None,
         newsroom: Newsroom = Newsroom(),
     ) -> None:
-        self._services = Services(catalog, search, chats, follows, menu=COMMANDS, newsroom=newsroom)
+        self._services = Services(catalog, search, chats, follows, settings, menu=COMMANDS, newsroom=newsroom)
         self._chats = chats
         self._flood = flood
         self._on_command = on_command  # (platform, command): for metrics

@@ -7,7 +7,7 @@ They act on `request.chat`: the caller's chat, or another one it named, once
 from __future__ import annotations
 
 from content.chats.ref import ChatRef, PlaceForm
-from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags
+from content.commands.matching import MAX_TAGS_AT_ONCE, resolve_tags, resolve_term
 from content.commands.spec import Request, Services
 from content.keys import key_of
 from content.messages import Message, Reply, Span
@@ -24,6 +24,11 @@ async def subscriptions(services: Services, request: Request) -> Reply:
     if request.arguments.switch("all"):
         return _everywhere(await services.catalog.followed_across(request.chat))
     followed = await services.catalog.followed(request.chat)
+    terms = await services.catalog.followed_terms(request.chat)
+    if terms:
+        named = ("the term " if len(terms) == 1 else "the terms ") + ", ".join(terms)
+        tags = f"{tag_names(followed)} and {named}" if followed else named
+        return answer(notice(f"{_here(request.chat)} follows {tags}.", private=False))
     if not followed:
         return answer(
             notice(
@@ -115,6 +120,32 @@ _REPUBLISH = {
     True: "Each push here will also be published to the servers following this channel.",
     False: "Pushes here will no longer be published to the servers following this channel.",
 }
+
+
+async def follow(services: Services, request: Request) -> Reply:
+    typed = request.arguments.text("term").strip()
+    if not typed:
+        return refusal("Which term? For example ", Span("/follow distillation", code=True), ".")
+    term_id, found = await resolve_term(services.catalog, typed)
+    if term_id is None:
+        return refusal(*found)
+    change = await services.follows.follow_terms(request.chat, [term_id])
+    if not change.changed:
+        return answer(notice(f"Already following “{found}”; nothing to do.", private=False))
+    return answer(notice(f"Following “{found}”: new stories that explain it will arrive here.", private=False))
+
+
+async def unfollow(services: Services, request: Request) -> Reply:
+    typed = request.arguments.text("term").strip()
+    if not typed:
+        return refusal("Which term? For example ", Span("/unfollow distillation", code=True), ".")
+    term_id, found = await resolve_term(services.catalog, typed)
+    if term_id is None:
+        return refusal(*found)
+    change = await services.follows.unfollow_terms(request.chat, [term_id])
+    if not change.changed:
+        return answer(notice(f"{_here(request.chat)} wasn't following “{found}”.", private=False))
+    return answer(notice(f"No longer following “{found}”.", private=False))
 
 
 def _which_tag(verb: str) -> Reply:

@@ -87,3 +87,15 @@ def similar_terms(index: KeyIndex, key: str) -> list[tuple[int, str]]:
         if len(names) == 3:
             break
     return list(names.items())
+
+
+async def resolve_term(catalog: Catalog, typed: str) -> tuple[int, str] | tuple[None, tuple[Span, ...]]:
+    """The glossary term a reader means, as /explain finds it (exact, an
+    alias, or a typo): (id, name); else (None, why not, with suggestions)."""
+    key = key_of(typed)
+    index = await catalog.keys()
+    hit = index.terms.get(key) or closest_term(index, key)
+    if hit is not None:
+        return hit
+    names = [name for _id, name in similar_terms(index, key)]
+    return None, (Span(f"There's no glossary term {quoted(typed)}."), *suggestion_spans(" Did you mean ", names))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from content.commands import about, browse, follows, glossary, help
+from content.commands import about, browse, follows, glossary, help, preferences
 from content.commands.browse import LATEST_MAX
 from content.commands.spec import ArgKind, Argument, ButtonHandler, CommandSpec, Effect
 from content.messages import Action
@@ -78,6 +78,51 @@ SPECS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("help", "What the bot does and its commands", help.help),
     CommandSpec("about", "Who publishes these stories, and their site", about.about),
+    CommandSpec(
+        "follow",
+        "Get new stories that explain this term here",
+        follows.follow,
+        (Argument("term", ArgKind.TERM, "TERM", "A glossary term, e.g. distillation", required=True),),
+        effect=Effect.STARTS_PUSHES,
+    ),
+    CommandSpec(
+        "unfollow",
+        "Stop getting stories on this term",
+        follows.unfollow,
+        (Argument("term", ArgKind.TERM, "TERM", "A term this chat follows", required=True),),
+        effect=Effect.CHANGES,
+    ),
+    CommandSpec(
+        "digest",
+        "One message a day or a week instead of a push per story",
+        preferences.digest,
+        (
+            Argument(
+                "schedule",
+                ArgKind.WORDS,
+                "daily HH:MM [TIMEZONE] | weekly DAY HH:MM [TIMEZONE] | off",
+                "daily 08:00 Europe/Berlin, weekly mon 09:00, or off",
+                required=True,
+            ),
+        ),
+        effect=Effect.CHANGES,
+    ),
+    CommandSpec(
+        "quiet",
+        "Pushes in these hours arrive silently",
+        preferences.quiet,
+        (
+            Argument(
+                "window",
+                ArgKind.WORDS,
+                "HH:MM-HH:MM [TIMEZONE] | off",
+                "22:00-07:00 Europe/Berlin, or off",
+                required=True,
+            ),
+        ),
+        effect=Effect.CHANGES,
+    ),
+    CommandSpec("settings", "This chat's digest, quiet hours, time zone, tags and terms", preferences.settings),
     CommandSpec("start", "What the bot does, to begin with", help.start, listed=False),
 )
 
@@ -92,4 +137,6 @@ PLAIN_WORDS = BY_NAME["explain"]
 BUTTONS: Mapping[str, ButtonHandler] = {
     Action.STORY: browse.open_story,
     Action.MORE: browse.more,
+    Action.SETTING: preferences.change,
+    Action.DEFINE: glossary.define,
 }

@@ -15,6 +15,7 @@ from content.chats.access import NoPlace, Place
 from content.chats.follows import Follows
 from content.chats.lifecycle import Chats
 from content.chats.ref import ChatRef
+from content.chats.settings import ChatSettings
 from content.commands.caller import Caller
 from content.messages import Reply
 from content.stories.catalog import Catalog
@@ -159,6 +160,7 @@ class Services:
     search: Search
     chats: Chats
     follows: Follows
+    settings: ChatSettings
     menu: tuple[CommandSpec, ...] = ()
     newsroom: Newsroom = Newsroom()
 

@@ -3,8 +3,12 @@ the notice that replaces a withdrawn one; rendered once per story for every chat
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from content.delivery.status import JobKind
 from content.messages import Message
+from content.replies.digests import DIGEST_MAX, digest_message
 from content.replies.stories import push_message, withdrawal_notice
 from content.stories.catalog import Catalog
 
@@ -29,3 +33,9 @@ class Payloads:
             raise ValueError(f"a {kind} job carries no story message")
         story = await self._catalog.story_to_push(story_id)
         return push_message(story, updated=kind is JobKind.EDIT) if story is not None else None
+
+    async def digest(self, chat_id: int, since: datetime, until: datetime, zone: str) -> Message | None:
+        stories, total = await self._catalog.digest_for(chat_id, since, until, DIGEST_MAX)
+        if not stories:
+            return None
+        return digest_message(until.astimezone(ZoneInfo(zone)).date(), stories, total)

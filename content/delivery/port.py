@@ -15,11 +15,13 @@ class Target:
     """Where a job acts: the chat (and its thread, when it names one) and, for
     an edit or a delete, the platform's ids of the messages an earlier send
     put there, in order. `republish`: the place asked for each push to be
-    published onward to the places following it."""
+    published onward to the places following it. `silent`: it is the
+    place's quiet hours, so the push goes without a notification sound."""
 
     chat: ChatRef
     message_ids: tuple[str, ...] = ()
     republish: bool = False
+    silent: bool = False
 
 
 class Sender(Protocol):

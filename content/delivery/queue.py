@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Select,
@@ -32,12 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from content.chats.lifecycle import deactivate_in, deactivate_place_in, move_in
+from content.chats.preferences import DEFAULT_ZONE, Quiet, is_quiet, parse_clock
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.delivery.port import Target
 from content.delivery.status import REACHING, UNFINISHED, DeliveryStatus, JobKind
 from content.dialect import is_postgres
 from content.models import Chat, Delivery, utcnow
+from content.publishing import digests
 
 MAX_ERROR = 2000  # characters of a platform's error kept on the row
 
@@ -48,12 +51,15 @@ class Job:
 
     id: int
     kind: JobKind
-    story_id: int
+    story_id: int | None  # None for a digest
     chat_id: int  # the chats row of the target
     target: Target
     attempts: int
     created_at: datetime
     acts_on: int | None = None  # the send an edit or a delete changes
+    # For a digest: what the chat's last one covered up to, and the chat's zone (its local date).
+    since: datetime | None = None
+    zone: str = DEFAULT_ZONE
 
     @property
     def chat(self) -> ChatRef:
@@ -70,7 +76,17 @@ class Job:
             self.attempts,
             self.created_at,
             self.acts_on,
+            self.since,
+            self.zone,
         )
+
+
+def _quiet_now(row: Any, now: datetime) -> bool:
+    """Whether the chat's quiet hours hold now: a push then goes without a sound."""
+    if not row.quiet_from or not row.quiet_until:
+        return False
+    quiet = Quiet(parse_clock(row.quiet_from), parse_clock(row.quiet_until))
+    return is_quiet(quiet, ZoneInfo(row.time_zone or DEFAULT_ZONE), now)
 
 
 _earlier = aliased(Delivery, name="earlier")
@@ -167,6 +183,10 @@ class DeliveryQueue:
                         Chat.thread_id,
                         Chat.form,
                         Chat.republish,
+                        Chat.time_zone,
+                        Chat.quiet_from,
+                        Chat.quiet_until,
+                        Chat.digest_since,
                     )
                     .join(Chat, Chat.id == Delivery.chat_id)
                     .where(Delivery.id.in_(ids))
@@ -191,10 +211,13 @@ class DeliveryQueue:
                         ChatRef(r.platform, r.platform_chat_id, r.chat_kind, r.title, r.thread_id, r.form),
                         shown.get(r.acts_on_id, ()) if r.acts_on_id is not None else (),
                         r.republish,
+                        silent=_quiet_now(r, now),
                     ),
                     r.attempts,
                     r.created_at,
                     r.acts_on_id,
+                    r.digest_since,
+                    r.time_zone or DEFAULT_ZONE,
                 )
                 for r in rows
             ]
@@ -343,6 +366,20 @@ class DeliveryQueue:
         if not count_attempt:  # a 429 is the platform's pace, not a failure of this job
             values["attempts"] = Delivery.attempts - 1
         await self._set(job.id, **values)
+
+    async def digest_done(self, job: Job, until: datetime, message_ids: tuple[str, ...] | None) -> None:
+        """A digest covering the stories until `until` went out (`message_ids`)
+        or had nothing to show (None); the chat's next one is queued in the
+        same transaction, so none is lost and none is doubled."""
+        values: dict[str, Any] = {"lease_until": None, "sent_at": utcnow()}
+        if message_ids is None:
+            values |= {"status": DeliveryStatus.SKIPPED, "last_error": "nothing new since the last digest"}
+        else:
+            first = message_ids[0] if message_ids else None
+            values |= {"status": DeliveryStatus.SENT, "message_ids": message_ids, "platform_message_id": first}
+        async with self._sessions.begin() as session:
+            await session.execute(update(Delivery).where(Delivery.id == job.id).values(**values))
+            await digests.covered_in(session, job.chat_id, until)
 
     async def failed(self, job: Job, error: str) -> None:
         await self._set(job.id, status=DeliveryStatus.FAILED, last_error=error[:MAX_ERROR], lease_until=None)

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
 from typing import Any, Protocol
 
 from content.chats.ref import ChatKind
@@ -27,6 +28,7 @@ from content.delivery.queue import DeliveryQueue, Job
 from content.delivery.ratelimit import RateLimiter
 from content.delivery.status import JobKind
 from content.messages import Message
+from content.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ class PayloadSource(Protocol):
         """What a job of `kind` shows: a send's or an edit's push, a delete's
         withdrawal notice (where the platform keeps the message); None when
         the job is no longer wanted (its story was withdrawn, or is gone)."""
+        ...
+
+    async def digest(self, chat_id: int, since: datetime, until: datetime, zone: str) -> Message | None:
+        """A chat's digest of the stories due in (since, until]; None when there are none."""
         ...
 
 
@@ -347,15 +353,20 @@ class DeliveryWorker:
 
     async def _work(self, job: Job) -> None:
         message: Message | None = None
+        until = utcnow()
         if job.kind is JobKind.DIGEST:
-            await self.queue.failed(job, "this worker does not build digests")
-            return
-        if job.kind in WITH_MESSAGE:
+            # Made when it goes out, of what is due then: a digest due while
+            # the bot was down is one message with all that accumulated.
+            message = await self._payloads.digest(job.chat_id, job.since or job.created_at, until, job.zone)
+            if message is None:
+                await self.queue.digest_done(job, until, None)
+                return
+        elif job.kind in WITH_MESSAGE and job.story_id is not None:
             message = await self._message(job.kind, job.story_id)
             if message is None:
                 await self.queue.cancelled(job, "the story was withdrawn")
                 return
-        if job.kind is not JobKind.SEND and not job.target.message_ids:
+        if job.kind in (JobKind.EDIT, JobKind.DELETE) and not job.target.message_ids:
             await self.queue.skipped(job, "nothing of the story is in this chat to change")
             return
         hops = unanswered = 0
@@ -380,6 +391,10 @@ class DeliveryWorker:
                     return
                 job = await self.queue.moved(job, outcome.new_chat_id)
                 continue
+            if job.kind is JobKind.DIGEST and isinstance(outcome, Sent):
+                self.sent += 1
+                await self.queue.digest_done(job, until, outcome.message_ids)
+                return
             await self._record(job, outcome)
             return
 

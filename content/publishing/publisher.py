@@ -93,7 +93,7 @@ class Publisher:
                 )
                 if saved.added_tag_ids and young:
                     # The fan-out's unique key keeps every chat that got it from getting it again.
-                    queued = await queue_fanout(session, saved.story_id, saved.added_tag_ids)
+                    queued = await queue_fanout(session, saved.story_id, saved.added_tag_ids, terms=False)
             await self._notify(session, queued + corrections)
         self._told(queued + corrections)
         return Published(saved.slug, saved.story_id, saved.outcome, queued, corrections)

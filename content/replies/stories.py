@@ -17,9 +17,38 @@ from content.messages import (
 )
 from content.replies.text import BUTTON_LABEL, day, hashtags, moment_line, shorten
 from content.stories.markdown import parse_body
-from content.stories.views import StoryDetail, StoryLink, StoryView
+from content.stories.views import KeyTerm, StoryDetail, StoryLink, StoryView
 
 WITHDRAWN = "This story was withdrawn by the newsroom."
+POPUP_MAX = 200  # characters: what a pop-up over the chat holds (Telegram's callback answer)
+_BUTTON_DATA = 60  # bytes of a button's action and argument together (see Button)
+
+
+def at_word(value: str, limit: int) -> str:
+    """`value` in at most `limit` characters: cut at the end of a word, with an
+    ellipsis, when it is longer (mid-word only when one word fills it all)."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    if not value[limit - 1].isspace():
+        head, space, _partial = cut.rpartition(" ")
+        if space and head.strip():
+            cut = head
+    return cut.rstrip(" ,;:–—-") + "…"
+
+
+def term_popup(name: str, definition: str) -> str:
+    """A term's definition as a pop-up shows it: "TERM: DEFINITION", within POPUP_MAX."""
+    return at_word(f"{name}: {definition}", POPUP_MAX)
+
+
+def define_button(term: KeyTerm) -> Button:
+    """The button "What is TERM?", naming the term by its key, or by its id
+    where the key will not fit a button (a long or non-ASCII one)."""
+    argument = term.key
+    if not argument.isascii() or len(Action.DEFINE) + len(argument) > _BUTTON_DATA:
+        argument = f"#{term.id}"
+    return Button(f"What is {at_word(term.name, BUTTON_LABEL)}?", Action.DEFINE, argument)
 
 
 def correction_line(story: StoryView, *, updated: bool = False) -> Paragraph | None:
@@ -36,8 +65,13 @@ def correction_line(story: StoryView, *, updated: bool = False) -> Paragraph | N
     return None
 
 
-def story_card(story: StoryView, *, updated: bool = False) -> Card:
-    blocks: list[Block] = [para(story.summary), para(Span("Read more", url=story.url))]
+def story_card(story: StoryView, *, updated: bool = False, defines: KeyTerm | None = None) -> Card:
+    """A story in a list or a push; `defines`: the term whose one-line
+    definition stands under the summary (a push's, never a list's)."""
+    blocks: list[Block] = [para(story.summary)]
+    if defines is not None:
+        blocks.append(para(Span(defines.name, italic=True), Span(f": {defines.definition}")))
+    blocks.append(para(Span("Read more", url=story.url)))
     line = correction_line(story, updated=updated)
     if line is not None:
         blocks.append(line)
@@ -118,10 +152,16 @@ def search_results(title: str, stories: list[StoryView], note: str | None = None
 
 def push_message(story: StoryView, *, updated: bool = False) -> Message:
     """A story as pushed to the chats following one of its tags; `updated`:
-    as edited into a push already delivered."""
+    as edited into a push already delivered, in the same shape.
+
+    The push explains itself: its first glossary term is defined under the
+    summary, and a second button defines it again for whoever presses it."""
+    rows: list[tuple[Button, ...]] = [(Button("Explain", Action.STORY, story.slug),)]
+    if story.term is not None:
+        rows.append((define_button(story.term),))
     return Message(
-        (story_card(story, updated=updated),),
-        buttons=((Button("Explain", Action.STORY, story.slug),),),
+        (story_card(story, updated=updated, defines=story.term),),
+        buttons=tuple(rows),
         link_preview=True,
         title=story.title,
         labels=story.tags,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
+from content.delivery.status import JobKind
 from content.dialect import is_postgres
 from content.models import (
     CatalogState,
     Chat,
+    Delivery,
     Story,
     StoryTag,
     StoryTerm,
@@ -24,9 +27,11 @@ from content.models import (
     Tag,
     Term,
     TermAlias,
+    TermFollow,
 )
 from content.stories.views import (
     GlossaryEntry,
+    KeyTerm,
     PlaceFollows,
     StoryDetail,
     StoryLink,
@@ -164,7 +169,25 @@ class Catalog:
                 query = query.with_for_update(read=True, of=Story)
             rows = (await session.execute(query)).all()
             views = await self._views(session, rows)
-        return views[0] if views else None
+            if not views:
+                return None
+            term = await self._key_term(session, story_id)
+        return replace(views[0], term=term)
+
+    @staticmethod
+    async def _key_term(session: AsyncSession, story_id: int) -> KeyTerm | None:
+        """The story's first glossary term as the newsroom listed it, the one
+        the 150-word check counted (`content.stories.drafts.key_term`)."""
+        row = (
+            await session.execute(
+                select(Term.id, Term.key, Term.name, Term.definition)
+                .join(StoryTerm, StoryTerm.term_id == Term.id)
+                .where(StoryTerm.story_id == story_id)
+                .order_by(StoryTerm.position, Term.key)
+                .limit(1)
+            )
+        ).first()
+        return KeyTerm(row.id, row.key, row.name, row.definition) if row is not None else None
 
     async def withdrawal(self, slug: str) -> Withdrawal | None:
         """The withdrawal of the story with this slug, if it was withdrawn."""
@@ -262,6 +285,68 @@ class Catalog:
                 )
             ).all()
             return [TagView(*row) for row in rows]
+
+    async def digest_for(
+        self, chat_id: int, since: datetime, until: datetime, limit: int
+    ) -> tuple[list[StoryView], int]:
+        """What a chat's digest shows: the stories that reached the newsroom's
+        catalog in (since, until] on a tag or a term the chat follows, which it
+        has not had as a push of their own, newest first; at most `limit`,
+        and how many there are in all."""
+        followed_tag = select(StoryTag.story_id).join(Subscription, Subscription.tag_id == StoryTag.tag_id)
+        followed_term = select(StoryTerm.story_id).join(TermFollow, TermFollow.term_id == StoryTerm.term_id)
+        # An entry spelled as a followed term's alias explains that term too (as in the fan-out).
+        by_alias = (
+            select(StoryTerm.story_id)
+            .join(Term, Term.id == StoryTerm.term_id)
+            .join(TermAlias, TermAlias.key == Term.key)
+            .join(TermFollow, TermFollow.term_id == TermAlias.term_id)
+        )
+        pushed = select(Delivery.story_id).where(
+            Delivery.chat_id == chat_id, Delivery.kind == JobKind.SEND, Delivery.story_id == Story.id
+        )
+        due = (
+            _PUBLISHED,
+            Story.created_at > since,
+            Story.created_at <= until,
+            or_(
+                Story.id.in_(followed_tag.where(Subscription.chat_id == chat_id)),
+                Story.id.in_(followed_term.where(TermFollow.chat_id == chat_id)),
+                Story.id.in_(by_alias.where(TermFollow.chat_id == chat_id)),
+            ),
+            ~exists(pushed),
+        )
+        async with self._sessions() as session:
+            total = (await session.execute(select(func.count()).select_from(Story).where(*due))).scalar_one()
+            if not total:
+                return [], 0
+            rows = (
+                await session.execute(
+                    select(*self._LIST_COLUMNS)
+                    .where(*due)
+                    .order_by(Story.created_at.desc(), Story.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            return await self._views(session, rows), total
+
+    async def followed_terms(self, chat: ChatRef) -> list[str]:
+        """The names of the glossary terms the chat follows."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Term.name)
+                    .join(TermFollow, TermFollow.term_id == Term.id)
+                    .join(Chat, Chat.id == TermFollow.chat_id)
+                    .where(
+                        Chat.platform == chat.platform,
+                        Chat.platform_chat_id == chat.chat_id,
+                        Chat.thread_id == (chat.thread_id or ""),
+                    )
+                    .order_by(Term.name)
+                )
+            ).all()
+        return [name for (name,) in rows]
 
     async def followed_across(self, chat: ChatRef) -> list[PlaceFollows]:
         """What every place of the chat follows, the chat itself first, then its

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import frontmatter
 import yaml
@@ -24,6 +25,9 @@ from content.errors import StoryFileError
 from content.keys import SLUG_MAX, SLUG_PATTERN, key_of, slugify
 
 SUMMARY_MAX_WORDS = 120
+# A push is the summary and, under it, its first term's definition; both
+# together must still read in about 30 seconds.
+PUSH_MAX_WORDS = 150
 CORRECTION_MAX = 280
 RETRACTION_REASON_MAX = 500
 FIELDS = ("slug", "title", "summary", "category", "published_at", "tags", "url", "terms", "correction")
@@ -60,6 +64,35 @@ class StoryDraft:
 
 
 Text = str
+
+_Entry = TypeVar("_Entry")
+
+
+def key_term(terms: Iterable[TermDraft]) -> TermDraft | None:
+    """The term a push of this draft defines: the first the newsroom listed.
+    Of two entries with one key the later is the wording that is saved, so
+    it is the one counted."""
+    entries = list(terms)
+    if not entries:
+        return None
+    first = key_of(entries[0].term)
+    return [t for t in entries if key_of(t.term) == first][-1]
+
+
+def push_words(summary: str, term: str | None = None, definition: str | None = None) -> int:
+    """How long a push reads, in words: the summary's, plus those of the line
+    under it that defines the story's first term ("TERM: DEFINITION", the
+    term's name and its definition as the push shows them).
+
+    A word is a run of characters between whitespace, as the summary's own
+    limit counts them; the colon after the term is no word of its own. The
+    headline, date, tags and links are not counted: a reader takes them in at
+    a glance, not by reading.
+    """
+    words = len(summary.split())
+    if term is not None and definition is not None:
+        words += len(term.split()) + len(definition.split())
+    return words
 
 
 class _Term(BaseModel):
@@ -228,7 +261,7 @@ def story_from_mapping(data: Any, source: str) -> StoryDraft:
     except ValidationError as exc:
         field, problem = _describe(exc.errors()[0])
         raise StoryFileError(source, field or "story", problem) from None
-    return StoryDraft(
+    draft = StoryDraft(
         slug=parsed.slug or slugify(parsed.title),
         title=parsed.title,
         summary=" ".join(parsed.summary.split()),
@@ -240,6 +273,22 @@ def story_from_mapping(data: Any, source: str) -> StoryDraft:
         body=parsed.body.strip(),
         correction=parsed.correction,
     )
+    _check_push_length(draft, source)
+    return draft
+
+
+def _check_push_length(draft: StoryDraft, source: str) -> None:
+    term = key_term(draft.terms)
+    if term is None:
+        return  # the summary alone is held to SUMMARY_MAX_WORDS already
+    words = push_words(draft.summary, term.term, term.definition)
+    if words > PUSH_MAX_WORDS:
+        raise StoryFileError(
+            source,
+            "summary",
+            f"summary and its first term's definition are {words} words; at most {PUSH_MAX_WORDS} "
+            f"(a push defines “{term.term}” under the summary, and must read in about 30 seconds)",
+        )
 
 
 def parse_story_text(text: str, source: str) -> StoryDraft:

@@ -26,6 +26,18 @@ class PlaceFollows:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyTerm:
+    """The term a push defines beside its summary: the story's first glossary
+    term, the first the newsroom listed (`content.stories.drafts.key_term`). `key` and `id` name
+    it to a button pressed long after."""
+
+    id: int
+    key: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoryView:
     id: int
     slug: str
@@ -37,6 +49,7 @@ class StoryView:
     tags: tuple[str, ...]
     correction: str | None = None  # the newsroom's note on its latest correction
     corrected_at: datetime | None = None  # when what a push shows last changed
+    term: KeyTerm | None = None  # read for pushes only (Catalog.story_to_push); lists leave it out
 
 
 @dataclass(frozen=True, slots=True)

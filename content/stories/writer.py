@@ -31,7 +31,7 @@ from content.models import (
     utcnow,
 )
 from content.stories.corrections import Shown, shown
-from content.stories.drafts import StoryDraft
+from content.stories.drafts import StoryDraft, key_term
 
 
 class SaveOutcome(StrEnum):
@@ -94,7 +94,16 @@ class StoryWriter:
                 )
             ).all()
             old_tag_ids = {tag_id for tag_id, _key in old_tags}
-            before = shown(story, frozenset(key for _id, key in old_tags))
+            first = (
+                await session.execute(
+                    select(Term.name, Term.definition)
+                    .join(StoryTerm, StoryTerm.term_id == Term.id)
+                    .where(StoryTerm.story_id == story.id)
+                    .order_by(StoryTerm.position, Term.key)
+                    .limit(1)
+                )
+            ).first()
+            before = shown(story, frozenset(key for _id, key in old_tags), (first[0], first[1]) if first else None)
         story.title = draft.title
         story.summary = draft.summary
         story.category = draft.category
@@ -103,7 +112,11 @@ class StoryWriter:
         story.body = draft.body
         story.correction = draft.correction
         story.content_hash = digest
-        changed = before is not None and before != shown(story, frozenset(key_of(name) for name in draft.tags))
+        term = key_term(draft.terms)
+        after = shown(
+            story, frozenset(key_of(name) for name in draft.tags), (term.term, term.definition) if term else None
+        )
+        changed = before is not None and before != after
         if changed:
             story.corrected_at = utcnow()
         await session.flush()
@@ -127,7 +140,7 @@ class StoryWriter:
         tag_ids = set((await session.execute(select(StoryTag.tag_id).where(StoryTag.story_id == story_id))).scalars())
         await session.execute(delete(StoryTag).where(StoryTag.story_id == story_id))
         await self._recount(session, tag_ids)
-        await self._unlink_terms(session, story_id, set())
+        await self._unlink_terms(session, story_id, [])
         await self._bump(session)
 
     @staticmethod
@@ -159,7 +172,7 @@ class StoryWriter:
         return tag_ids
 
     async def _link_terms(self, session: AsyncSession, story_id: int, draft: StoryDraft) -> None:
-        new_ids: set[int] = set()
+        new_ids: list[int] = []  # in the glossary's order
         for entry in draft.terms:
             key = key_of(entry.term)
             stmt = insert_for(session, Term).values(key=key, name=entry.term, definition=entry.definition)
@@ -169,7 +182,8 @@ class StoryWriter:
             )
             await session.execute(stmt)
             term_id = (await session.execute(select(Term.id).where(Term.key == key))).scalar_one()
-            new_ids.add(term_id)
+            if term_id not in new_ids:
+                new_ids.append(term_id)
             await session.execute(delete(TermAlias).where(TermAlias.term_id == term_id))
             aliases = {key_of(a): a for a in entry.aliases if key_of(a) != key}
             if aliases:
@@ -182,17 +196,19 @@ class StoryWriter:
         await self._unlink_terms(session, story_id, new_ids)
 
     @staticmethod
-    async def _unlink_terms(session: AsyncSession, story_id: int, new_ids: set[int]) -> None:
-        """Links the story to `new_ids` alone; a term no story explains any more goes."""
+    async def _unlink_terms(session: AsyncSession, story_id: int, new_ids: list[int]) -> None:
+        """Links the story to `new_ids` alone, in their order; a term no story explains any more goes."""
         old_ids = set(
             (await session.execute(select(StoryTerm.term_id).where(StoryTerm.story_id == story_id))).scalars()
         )
         await session.execute(delete(StoryTerm).where(StoryTerm.story_id == story_id))
         if new_ids:
             await session.execute(
-                insert_for(session, StoryTerm).values([{"story_id": story_id, "term_id": t} for t in new_ids])
+                insert_for(session, StoryTerm).values(
+                    [{"story_id": story_id, "term_id": t, "position": i} for i, t in enumerate(new_ids)]
+                )
             )
-        orphans = old_ids - new_ids
+        orphans = old_ids - set(new_ids)
         if orphans:
             linked = select(StoryTerm.term_id).where(StoryTerm.term_id.in_(orphans))
             await session.execute(delete(Term).where(Term.id.in_(orphans), Term.id.not_in(linked)))

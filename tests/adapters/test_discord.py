@@ -157,8 +157,13 @@ async def test_commands_are_synced_with_default_permissions(dc: Harness) -> None
         "subscriptions",
         "help",
         "about",
+        "follow",
+        "unfollow",
+        "digest",
+        "quiet",
+        "settings",
     }
-    for name in ("subscribe", "unsubscribe"):
+    for name in ("subscribe", "unsubscribe", "follow", "unfollow", "digest", "quiet"):
         assert int(commands[name]["default_member_permissions"]) == fakes.MANAGE_CHANNELS
     assert commands["latest"]["default_member_permissions"] is None
 
@@ -241,7 +246,7 @@ async def test_the_bot_names_the_permission_it_lacks(dc: Harness) -> None:
 
 async def test_global_commands_and_a_dm_that_subscribes_itself(database_url: str) -> None:
     async with running(database_url, ()) as dc:
-        assert GUILD not in dc.fake.commands and len(dc.fake.commands[None]) == 10
+        assert GUILD not in dc.fake.commands and len(dc.fake.commands[None]) == len(COMMANDS)
         (ok,) = await dc.run(DM, DM_USER, "subscribe", {"tag": "Elon Musk"})
         assert "Subscribed to #ElonMusk" in text_of(ok).replace("\\", "")
         followed = await dc.core.catalog.followed(ChatRef("discord", str(DM)))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from bot.composition import Core
 from content import db
@@ -292,4 +292,45 @@ async def test_0006_gives_existing_places_their_form_and_keeps_their_pushes(core
     async with core.engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM chats"))).scalar_one() == 2
         assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 2
+    await db.migrate(core.engine)
+
+
+async def test_0007_keeps_chats_and_their_pushes_and_takes_digests(core: Core) -> None:
+    from sqlalchemy import text
+
+    from content.chats.ref import ChatRef
+    from content.commands.caller import Caller
+    from content.delivery.status import DeliveryStatus, JobKind
+    from content.models import Delivery
+    from tests.helpers import short_story
+
+    reader = Caller(ChatRef("telegram", "42", "private"), "u42", True)
+    await core.commands.handle_text(reader, "/subscribe xAI")
+    # A push queued, still waiting, when the schema goes back to 0006 and up again.
+    published = await core.publisher.publish(short_story("queued-at-0006", "xAI"))
+    assert published.deliveries_queued == 1
+    await db.downgrade(core.engine, "0006")
+    async with core.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("chats")})
+        assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 1
+    assert "term_follows" not in tables and not {"digest", "quiet_from", "time_zone"} & columns
+    await db.migrate(core.engine)
+    async with core.engine.connect() as connection:
+        row = (await connection.execute(text("SELECT digest, quiet_from, time_zone FROM chats"))).one()
+        assert tuple(row) == ("off", None, None)
+        pending = (await connection.execute(text("SELECT kind, status FROM deliveries"))).all()
+        assert [tuple(r) for r in pending] == [("send", "pending")]
+    # The partial indexes made again hold as before: the same send twice is refused silently.
+    again = await core.publisher.publish(short_story("queued-at-0006", "xAI", title="Changed"))
+    assert again.deliveries_queued == 0
+    await core.commands.handle_text(reader, "/digest daily 08:00")
+    async with core.sessions() as session:
+        kinds = (await session.execute(select(Delivery.kind, Delivery.story_id, Delivery.status))).all()
+    assert (JobKind.DIGEST, None, DeliveryStatus.PENDING) in kinds
+    await db.downgrade(core.engine, "0006")
+    async with core.engine.connect() as connection:
+        # A digest has no place before: it goes; the send stays.
+        kinds = (await connection.execute(text("SELECT kind FROM deliveries"))).scalars().all()
+        assert kinds == ["send"]
     await db.migrate(core.engine)

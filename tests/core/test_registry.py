@@ -59,7 +59,14 @@ def test_the_listed_commands_in_menu_order() -> None:
         "help",
     ]
     assert "start" in BY_NAME and "start" not in names
-    assert [s.name for s in SPECS if s.changes_chat] == ["subscribe", "unsubscribe"]
+    assert [s.name for s in SPECS if s.changes_chat] == [
+        "subscribe",
+        "unsubscribe",
+        "follow",
+        "unfollow",
+        "digest",
+        "quiet",
+    ]
     assert BY_NAME["subscribe"].effect is Effect.STARTS_PUSHES
     usage = {s.name: s.usage_line for s in SPECS}
     assert (
@@ -74,6 +81,11 @@ def test_the_listed_commands_in_menu_order() -> None:
             "unsubscribe": "/unsubscribe TAG[, TAG...] | all",
             "subscriptions": "/subscriptions [all]",
             "help": "/help",
+            "follow": "/follow TERM",
+            "unfollow": "/unfollow TERM",
+            "digest": "/digest daily HH:MM [TIMEZONE] | weekly DAY HH:MM [TIMEZONE] | off",
+            "quiet": "/quiet HH:MM-HH:MM [TIMEZONE] | off",
+            "settings": "/settings",
         }
         == usage
     )

@@ -48,6 +48,8 @@ class SentMessage:
     # The message_thread_id it went to: a forum topic's, or a reply thread's in a chat
     # that is no forum; None for a forum's General topic and a chat without threads.
     thread_id: int | None = None
+    # Sent with disable_notification: members get it without a sound.
+    silent: bool = False
 
     @property
     def buttons(self) -> list[dict[str, Any]]:

@@ -140,6 +140,7 @@ class MessageMethodsMixin:
             edited=edited,
             inline_message_id=params.get("inline_message_id"),
             thread_id=message.get("message_thread_id"),
+            silent=params.get("disable_notification") in (True, "true", "True"),
         )
 
     async def _delete_message(self, params: dict[str, Any]) -> bool:
