@@ -52,7 +52,72 @@ def _parser() -> argparse.ArgumentParser:
         "--reason", type=_reason, help=f"why, told to readers (at most {RETRACTION_REASON_MAX} characters)"
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
+    feeds = commands.add_parser("feeds", help="the newsroom's RSS and Atom feeds, whose items become stories")
+    verbs = feeds.add_subparsers(dest="verb", metavar="VERB", required=True)
+    adding = verbs.add_parser("add", help="add a feed: its items now are imported without pushes, new ones pushed")
+    adding.add_argument("url", metavar="URL")
+    adding.add_argument("--tag", action="append", default=[], help="a tag for every item (repeatable)")
+    adding.add_argument("--category", help="the stories' category (default: the item's first, else News)")
+    verbs.add_parser("list", help="the feeds with their last fetch, error, items and next poll")
+    removing = verbs.add_parser("remove", help="stop polling a feed (its stories stay)")
+    removing.add_argument("id", type=int, metavar="ID")
+    polling = verbs.add_parser("poll", help="poll now every feed due, or this one (which resumes a paused one)")
+    polling.add_argument("id", type=int, nargs="?", metavar="ID")
     return parser
+
+
+async def _feeds(core: Core, args: argparse.Namespace) -> int:
+    from adapters.feeds.fetch import FeedFetchError
+    from adapters.feeds.poller import FeedExists
+    from bot.composition import build_feed_poller
+    from content.stories.ingest import FeedError
+
+    await core.prepare(seed=False)
+    poller = build_feed_poller(core)
+    try:
+        if args.verb == "add":
+            try:
+                feed, ingested = await poller.add(args.url, args.tag, args.category)
+            except (FeedFetchError, FeedError, FeedExists) as error:
+                problem = error.problem if isinstance(error, FeedFetchError) else str(error)
+                if isinstance(error, FeedExists):
+                    problem = "a feed with this URL exists"
+                print(f"explainer-bot: {args.url}: {problem}", file=sys.stderr)
+                return 1
+            print(f"feed {feed.id} added: {feed.url}; {ingested.created} items imported without pushes")
+            if feed.last_error:
+                print(f"  noted: {feed.last_error}")
+            return 0
+        if args.verb == "list":
+            for feed in await core.feeds.all():
+                state = "paused" if feed.paused else f"next poll {feed.next_poll_at:%Y-%m-%d %H:%M} UTC"
+                last = f"{feed.last_fetch_at:%Y-%m-%d %H:%M} UTC" if feed.last_fetch_at else "never"
+                print(f"{feed.id:4} {feed.url}  items {feed.item_count}, last fetch {last}, {state}")
+                if feed.last_error:
+                    print(f"     error: {feed.last_error}")
+            return 0
+        if args.verb == "remove":
+            if not await core.feeds.remove(args.id):
+                print(f"explainer-bot: no feed {args.id}", file=sys.stderr)
+                return 1
+            print(f"feed {args.id} removed; its stories stay")
+            return 0
+        if args.id is not None and not await core.feeds.due_now(args.id):
+            print(f"explainer-bot: no feed {args.id}", file=sys.stderr)
+            return 1
+        results = await poller.poll_once(args.id)
+        for result in results:
+            if result.problem:
+                print(f"feed {result.feed_id}: {result.problem}")
+            else:
+                done = result.ingested
+                what = f"{done.created} new, {done.updated} updated" if result.changed else "unchanged"
+                print(f"feed {result.feed_id}: {what}, {done.pushes_queued} pushes queued")
+        if not results:
+            print("no feed is due")
+        return 1 if any(r.problem for r in results) else 0
+    finally:
+        await poller.fetcher.close()
 
 
 async def _import(core: Core, paths: list[Path], publish: bool = False) -> int:
@@ -111,6 +176,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
             return await _import(core, args.paths, publish=True)
         if command == "retract":
             return await _retract(core, args.slug, args.reason)
+        if command == "feeds":
+            return await _feeds(core, args)
         if command == "console":
             await console_with_pushes(core)
             return 0

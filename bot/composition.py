@@ -20,6 +20,7 @@ from content.commands.spec import Newsroom
 from content.publishing import digests
 from content.publishing.publisher import Publisher
 from content.stories.catalog import Catalog
+from content.stories.feeds import Feeds
 from content.stories.importer import StoryImporter
 from content.stories.search import Search
 from content.stories.writer import SAMPLE_LIBRARY, StoryWriter, has_stories
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from adapters.discord.client import DiscordConfig
     from adapters.discord.runner import DiscordRunner
+    from adapters.feeds.poller import FeedPoller
     from adapters.telegram.runner import TelegramRunner
     from content.delivery.health import PlatformHealth
     from content.delivery.port import Sender
@@ -60,6 +62,7 @@ class Core:
     importer: StoryImporter
     publisher: Publisher
     metrics: Metrics  # Prometheus metrics: served on /metrics, updated by commands and workers
+    feeds: Feeds
 
     async def prepare(self, *, seed: bool | None = None) -> None:
         """Migrate; on an empty database, load the sample library (unless told not to)."""
@@ -95,9 +98,30 @@ def build_core(settings: Settings) -> Core:
         newsroom=newsroom,
     )
     publisher = Publisher(sessions, writer, settings.delivery_correction_push_hours)
+    feeds = Feeds(sessions, publisher, settings.feed_poll_seconds)
     return Core(
-        settings, engine, sessions, catalog, commands, chats, follows, writer, StoryImporter(writer), publisher, metrics
+        settings,
+        engine,
+        sessions,
+        catalog,
+        commands,
+        chats,
+        follows,
+        writer,
+        StoryImporter(writer),
+        publisher,
+        metrics,
+        feeds,
     )
+
+
+def build_feed_poller(core: Core) -> FeedPoller:
+    """The poller of the newsroom's feeds, with the fetcher the settings describe."""
+    from adapters.feeds.fetch import FeedFetcher
+    from adapters.feeds.poller import FeedPoller
+
+    fetcher = FeedFetcher(max_bytes=core.settings.feed_max_bytes, allow_private=core.settings.feed_allow_private)
+    return FeedPoller(core.feeds, fetcher, core.settings.feed_poll_seconds)
 
 
 def build_http_app(
@@ -111,8 +135,17 @@ def build_http_app(
     from content.delivery.reports import Reports
 
     token = core.settings.api_token.get_secret_value() if core.settings.api_token is not None else None
+    from adapters.http.feeds_api import FeedsApi
+
     api = PublishingApi(core.publisher, Reports(core.sessions, core.catalog), token)
-    return build_app(lambda: db.ping(core.engine), routes, api=api, metrics=core.metrics, adapters=adapters)
+    feeds = FeedsApi(build_feed_poller(core), api._authorize)
+    return build_app(
+        lambda: db.ping(core.engine),
+        [*(routes or []), *feeds.routes()],
+        api=api,
+        metrics=core.metrics,
+        adapters=adapters,
+    )
 
 
 def build_telegram(core: Core, *, receive: bool = True) -> TelegramRunner | None:

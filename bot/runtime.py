@@ -20,7 +20,7 @@ from collections.abc import Collection
 from aiohttp import web
 
 from adapters.console import ConsoleSender, run_console
-from bot.composition import Core, Platform, build_http_app, build_platforms, build_workers
+from bot.composition import Core, Platform, build_feed_poller, build_http_app, build_platforms, build_workers
 from bot.roles import ALL_ROLES, Role
 from content import db
 from content.delivery.health import PlatformHealth, platform_health
@@ -99,6 +99,9 @@ async def serve(
                 log.info("delivering to %s", platform.platform)
 
         joining = [asyncio.create_task(join(p), name=f"start-{p.platform}") for p in platforms]
+        if Role.WORKER in roles:
+            # Feeds are polled where pushes are worked on; claims keep two processes off one feed.
+            joining.append(asyncio.create_task(build_feed_poller(core).run(stop), name="feeds"))
         chatting = console if console is not None else (not answering and Role.API in roles and sys.stdin.isatty())
         if Role.WORKER in roles and chatting:
             await delivery.add(ConsoleSender())
@@ -166,11 +169,16 @@ async def _start_until_up(platform: Platform, stop: asyncio.Event, fatal: list[C
 
 
 async def console_with_pushes(core: Core) -> None:
-    """The console chat, with pushes for it printed as they are delivered."""
+    """The console chat, with pushes for it printed as they are delivered,
+    and the newsroom's feeds polled, so their new items reach it too."""
     await core.prepare()
     delivery = Delivery(core, asyncio.Event())
     await delivery.add(ConsoleSender())
+    stop = asyncio.Event()
+    feeds = asyncio.create_task(build_feed_poller(core).run(stop), name="feeds")
     try:
         await run_console(core.commands)
     finally:
+        stop.set()
+        await asyncio.gather(feeds, return_exceptions=True)
         await delivery.stop()

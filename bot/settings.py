@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     command_rate_limit: int = Field(default=20, ge=1)
     command_rate_window: float = Field(default=60.0, gt=0)
 
+    feed_poll_seconds: float = Field(default=600.0, ge=1)
+    feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feed_allow_private: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -312,6 +313,42 @@ class Delivery(Base):
             postgresql_where=DIGEST_WAITING,
         ),
     )
+
+
+class Feed(Base):
+    """A newsroom feed (RSS or Atom) the bot polls; its items become stories."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # added to every item's own
+    category: Mapped[str | None] = mapped_column(String(40))
+    # What the last fetch said, for a conditional GET and to skip an unchanged body.
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a poller has it
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_feeds_due", "paused", "next_poll_at"),)
+
+
+class FeedItem(Base):
+    """Which story a feed's item became, by the item's key (guid, link or hash):
+    a changed item updates its story, and no item is imported twice."""
+
+    __tablename__ = "feed_items"
+
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
 
 
 class CatalogState(Base):

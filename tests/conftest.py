@@ -26,7 +26,10 @@ POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127
 DATABASES = ("sqlite", "postgres")
 TABLES = (
     "delivery_workers",
+    "feed_items",
+    "feeds",
     "deliveries",
+    "term_follows",
     "subscriptions",
     "chats",
     "story_terms",

@@ -280,6 +280,53 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Error": _object({"error": {"type": "string"}}),
+    "FeedIn": _object(
+        {
+            "url": {"type": "string", "maxLength": 2000, "description": "An http or https URL of an RSS or Atom feed."},
+            "tags": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                "description": "Tags for every item, besides its own categories.",
+            },
+            "category": {"type": "string", "minLength": 1, "maxLength": 40},
+        },
+        required=["url"],
+    ),
+    "Feed": _object(
+        {
+            "id": {"type": "integer"},
+            "url": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "category": {"type": "string", "nullable": True},
+            "last_fetch_at": {"type": "string", "format": "date-time", "nullable": True},
+            "last_error": {"type": "string", "nullable": True},
+            "failures": {"type": "integer", "minimum": 0},
+            "paused": {"type": "boolean"},
+            "next_poll_at": {"type": "string", "format": "date-time"},
+            "item_count": {"type": "integer", "minimum": 0},
+            "items_imported": {"type": "integer", "minimum": 0},
+            "polled": {"type": "boolean"},
+            "changed": {"type": "boolean"},
+            "created": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "pushes_queued": {"type": "integer"},
+            "problem": {"type": "string", "nullable": True},
+        },
+        required=[
+            "id",
+            "url",
+            "tags",
+            "category",
+            "last_fetch_at",
+            "last_error",
+            "failures",
+            "paused",
+            "next_poll_at",
+            "item_count",
+        ],
+    ),
+    "Feeds": _object({"feeds": {"type": "array", "items": _ref("Feed")}}),
     "InvalidField": _object(
         {
             "error": {"type": "string"},
@@ -337,7 +384,12 @@ UNAUTHORIZED_HEADERS = {
 }
 UNAUTHORIZED = _json(_ref("Error"), "No bearer token, or the wrong one.", UNAUTHORIZED_HEADERS)
 NO_TOKEN_SET = _json(_ref("Error"), "Refused: API_TOKEN is not set on the server.")
-TOKEN_ROUTES = "POST /api/stories, DELETE /api/stories/{slug} and GET /api/stories/{slug}/deliveries"
+TOKEN_ROUTES = (
+    "POST /api/stories, DELETE /api/stories/{slug}, GET /api/stories/{slug}/deliveries, "
+    "POST /api/feeds, GET /api/feeds, DELETE /api/feeds/{id} and POST /api/feeds/{id}/poll"
+)
+FEED_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+NO_FEED = _json(_ref("Error"), "No feed has this id.")
 
 
 def openapi_document() -> dict[str, Any]:
@@ -465,6 +517,73 @@ def openapi_document() -> dict[str, Any]:
                         "401": UNAUTHORIZED,
                         "403": NO_TOKEN_SET,
                         "404": UNKNOWN_STORY,
+                        "503": DATABASE_AWAY,
+                    },
+                }
+            },
+            "/api/feeds": {
+                "post": {
+                    "operationId": "addFeed",
+                    "summary": "Add an RSS or Atom feed: fetched once to prove it is one, its items imported "
+                    "without pushes; new items later are published and pushed",
+                    "security": [{"bearer": []}],
+                    "requestBody": {"required": True, "content": {JSON: {"schema": _ref("FeedIn")}}},
+                    "responses": {
+                        "201": _json(
+                            _ref("Feed"),
+                            "Kept; `items_imported` stories came with it.",
+                            {"Location": {"schema": {"type": "string"}, "required": True}},
+                        ),
+                        "400": _json(_ref("Error"), "Malformed JSON."),
+                        "401": UNAUTHORIZED,
+                        "403": NO_TOKEN_SET,
+                        "409": _json({"type": "object"}, "A feed with this URL is kept already."),
+                        "413": _json(_ref("Error"), "Body too large."),
+                        "422": _json(
+                            _ref("InvalidField"),
+                            "A bad field; for `url`, also: not reachable, not a feed, too large, a private address.",
+                        ),
+                        "503": DATABASE_AWAY,
+                    },
+                },
+                "get": {
+                    "operationId": "listFeeds",
+                    "summary": "The feeds, each with its last fetch, last error, item count and next poll",
+                    "security": [{"bearer": []}],
+                    "responses": {
+                        "200": _json(_ref("Feeds"), "The feeds, oldest first."),
+                        "401": UNAUTHORIZED,
+                        "403": NO_TOKEN_SET,
+                        "503": DATABASE_AWAY,
+                    },
+                },
+            },
+            "/api/feeds/{id}": {
+                "delete": {
+                    "operationId": "removeFeed",
+                    "summary": "Stop polling a feed; the stories it brought stay",
+                    "security": [{"bearer": []}],
+                    "parameters": [FEED_ID],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Removed."),
+                        "401": UNAUTHORIZED,
+                        "403": NO_TOKEN_SET,
+                        "404": NO_FEED,
+                        "503": DATABASE_AWAY,
+                    },
+                }
+            },
+            "/api/feeds/{id}/poll": {
+                "post": {
+                    "operationId": "pollFeed",
+                    "summary": "Poll a feed now (a paused one resumes)",
+                    "security": [{"bearer": []}],
+                    "parameters": [FEED_ID],
+                    "responses": {
+                        "200": _json(_ref("Feed"), "Polled: what changed, or the problem."),
+                        "401": UNAUTHORIZED,
+                        "403": NO_TOKEN_SET,
+                        "404": NO_FEED,
                         "503": DATABASE_AWAY,
                     },
                 }

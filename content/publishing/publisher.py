@@ -11,7 +11,7 @@ every push that has.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +31,8 @@ from content.stories.writer import SaveOutcome, StoryWriter
 log = logging.getLogger(__name__)
 
 CORRECTION_PUSH_HOURS = 24.0
+# What runs inside a publish's transaction, given the story's id.
+Within = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +70,26 @@ class Publisher:
     def on_queued(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
-    async def publish(self, draft: StoryDraft) -> Published:
+    async def publish(self, draft: StoryDraft, *, push: bool = True, within: Within | None = None) -> Published:
+        """Save the story and queue its pushes, in one transaction. `push`
+        False saves a new story without pushing it (a feed's old items);
+        `within` runs in that transaction with the story's id (a feed
+        remembering which item became which story)."""
         try:
-            return await self._publish(draft)
+            return await self._publish(draft, push, within)
         except IntegrityError:
             # Another writer created the same slug (or tag, or term) between our
             # read and our write; with that row in place the second try updates.
             log.info("publish of %s raced another writer; trying again", draft.slug)
-            return await self._publish(draft)
+            return await self._publish(draft, push, within)
 
-    async def _publish(self, draft: StoryDraft) -> Published:
+    async def _publish(self, draft: StoryDraft, push: bool = True, within: Within | None = None) -> Published:
         async with self._sessions.begin() as session:
             saved = await self._writer.save_in(session, draft)
+            if within is not None:
+                await within(session, saved.story_id)
             queued = corrections = 0
-            if saved.outcome is SaveOutcome.CREATED:
+            if saved.outcome is SaveOutcome.CREATED and push:
                 queued = await queue_fanout(session, saved.story_id, saved.tag_ids)
             elif saved.outcome is SaveOutcome.UPDATED:
                 if saved.push_changed:

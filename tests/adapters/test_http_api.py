@@ -717,6 +717,10 @@ def _schemathesis(base_url: str, examples: int) -> int:
     calls = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.path.startswith("/api/feeds"):
+            # Adding or polling a feed fetches its URL: generated ones would reach
+            # out of this machine. tests/adapters/test_feeds.py drives these routes.
+            continue
         has_inputs = bool(list(operation.iter_parameters())) or bool(operation.body)
         modes = (
             (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
@@ -752,6 +756,9 @@ async def test_the_server_does_what_its_openapi_document_says(core: Core) -> Non
             "/api/stories",
             "/api/stories/{slug}",
             "/api/stories/{slug}/deliveries",
+            "/api/feeds",
+            "/api/feeds/{id}",
+            "/api/feeds/{id}/poll",
             "/api/openapi.json",
             "/healthz",
             "/metrics",
@@ -769,6 +776,10 @@ NEEDS_TOKEN = {
     ("post", "/api/stories"),
     ("delete", "/api/stories/{slug}"),
     ("get", "/api/stories/{slug}/deliveries"),
+    ("post", "/api/feeds"),
+    ("get", "/api/feeds"),
+    ("delete", "/api/feeds/{id}"),
+    ("post", "/api/feeds/{id}/poll"),
 }
 
 
@@ -801,7 +812,9 @@ async def test_the_openapi_document_says_which_routes_need_the_token(core: Core)
     assert served == set(operations)
     async with serving(core) as client:
         for method, path in NEEDS_TOKEN:
-            answer = await client.request(method, path.replace("{slug}", "what-is-a-context-window"))
+            answer = await client.request(
+                method, path.replace("{slug}", "what-is-a-context-window").replace("{id}", "1")
+            )
             assert answer.status == 401, (method, path)
     assert await core.catalog.withdrawal("what-is-a-context-window") is None
 

@@ -334,3 +334,27 @@ async def test_0007_keeps_chats_and_their_pushes_and_takes_digests(core: Core) -
         kinds = (await connection.execute(text("SELECT kind FROM deliveries"))).scalars().all()
         assert kinds == ["send"]
     await db.migrate(core.engine)
+
+
+async def test_0008_adds_feeds_beside_the_stories_in_place(core: Core) -> None:
+    from sqlalchemy import text
+
+    stories = await core.catalog.latest(100)
+    await db.downgrade(core.engine, "0007")
+    async with core.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert not {"feeds", "feed_items"} & tables
+    await db.migrate(core.engine)
+    assert [s.slug for s in await core.catalog.latest(100)] == [s.slug for s in stories]
+    feed = await core.feeds.add("https://news.test/feed.xml", ["xAI"], "AI")
+    assert feed is not None and feed.tags == ("xAI",) and not feed.paused
+    async with core.engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO feed_items (feed_id, key, story_id) SELECT :feed, 'guid-1', id FROM stories LIMIT 1"),
+            {"feed": feed.id},
+        )
+    await db.downgrade(core.engine, "0007")
+    async with core.engine.connect() as connection:
+        # The stories a feed brought stay; the feeds go.
+        assert (await connection.execute(text("SELECT count(*) FROM stories"))).scalar_one() == len(stories)
+    await db.migrate(core.engine)
