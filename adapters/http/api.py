@@ -73,6 +73,8 @@ def story_json(view: StoryView) -> dict[str, Any]:
         "published_at": iso(view.published_at),
         "url": view.url,
         "tags": list(view.tags),
+        "correction": view.correction,
+        "corrected_at": iso(view.corrected_at) if view.corrected_at is not None else None,
     }
 
 

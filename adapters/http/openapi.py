@@ -161,6 +161,17 @@ STORY = _object(
         "published_at": {"type": "string", "format": "date-time"},
         "url": {"type": "string", "description": "The story's own url, or SITE_URL/stories/<slug>."},
         "tags": {"type": "array", "items": {"type": "string"}},
+        "correction": {
+            "type": "string",
+            "nullable": True,
+            "description": "The newsroom's note on its latest correction; null if none.",
+        },
+        "corrected_at": {
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When what its pushes show last changed; null if never.",
+        },
     }
 )
 

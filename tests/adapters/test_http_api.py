@@ -364,6 +364,10 @@ async def test_a_correction_and_a_retraction_reach_every_reader_who_got_the_stor
             assert seen.startswith("Grok 5 is out") and note in seen
         shown = await (await client.get("/api/stories/grok-5")).json()
         assert shown["title"] == "Grok 5 is out"
+        # Readers of the API see the note too, as the pushes do.
+        assert shown["correction"] == note and shown["corrected_at"] == report["corrected_at"]
+        listed = await (await client.get("/api/stories?limit=100")).json()
+        assert [s["correction"] for s in listed["stories"] if s["slug"] == "grok-5"] == [note]
 
         # The reader of one chat deleted the push: its delete finds nothing, which is not a failure.
         screens.deleted_by_reader.add("reader-1002")
@@ -517,7 +521,17 @@ async def test_listing_stories_by_limit_and_tag(core: Core) -> None:
         assert len(everything) == 16  # the sample library; the default limit is 20
         dates = [s["published_at"] for s in everything]
         assert dates == sorted(dates, reverse=True) and dates[0].endswith("Z")
-        assert set(everything[0]) == {"slug", "title", "summary", "category", "published_at", "url", "tags"}
+        assert set(everything[0]) == {
+            "slug",
+            "title",
+            "summary",
+            "category",
+            "published_at",
+            "url",
+            "tags",
+            "correction",
+            "corrected_at",
+        }
 
         three = (await (await client.get("/api/stories", params={"limit": "3"})).json())["stories"]
         assert [s["slug"] for s in three] == [s["slug"] for s in everything[:3]]
