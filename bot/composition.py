@@ -139,13 +139,19 @@ def build_http_app(
 
     api = PublishingApi(core.publisher, Reports(core.sessions, core.catalog), token)
     feeds = FeedsApi(build_feed_poller(core), api._authorize)
-    return build_app(
+    app = build_app(
         lambda: db.ping(core.engine),
         [*(routes or []), *feeds.routes()],
         api=api,
         metrics=core.metrics,
         adapters=adapters,
     )
+
+    async def close_fetcher(_app: web.Application) -> None:
+        await feeds.poller.fetcher.close()  # its HTTP session lives as long as the app
+
+    app.on_cleanup.append(close_fetcher)
+    return app
 
 
 def build_telegram(core: Core, *, receive: bool = True) -> TelegramRunner | None:

@@ -40,12 +40,12 @@ def thread_key(chat: ChatRef) -> str:
     return chat.thread_id or ""
 
 
-def _place(chat: ChatRef) -> ColumnElement[bool]:
+def place_is(chat: ChatRef) -> ColumnElement[bool]:
     """The row of exactly this chat or thread."""
-    return _whole_chat(chat) & (Chat.thread_id == thread_key(chat))
+    return whole_chat_is(chat) & (Chat.thread_id == thread_key(chat))
 
 
-def _whole_chat(chat: ChatRef) -> ColumnElement[bool]:
+def whole_chat_is(chat: ChatRef) -> ColumnElement[bool]:
     """The rows of the chat and of every thread in it."""
     return (Chat.platform == chat.platform) & (Chat.platform_chat_id == chat.chat_id)
 
@@ -62,21 +62,21 @@ async def ensure_in(session: AsyncSession, chat: ChatRef) -> int:
         # A name the platform did not show this time (a topic's, seen only on
         # some of its messages) is not forgotten.
         del values["title"]
-    await session.execute(update(Chat).where(_place(chat)).values(**values))
-    return (await session.execute(select(Chat.id).where(_place(chat)))).scalar_one()
+    await session.execute(update(Chat).where(place_is(chat)).values(**values))
+    return (await session.execute(select(Chat.id).where(place_is(chat)))).scalar_one()
 
 
 async def deactivate_in(session: AsyncSession, chat: ChatRef) -> list[int]:
     """The bot may no longer post in the chat: it and its threads stop getting
     pushes. Returns their row ids."""
-    result = await session.execute(update(Chat).where(_whole_chat(chat)).values(active=False).returning(Chat.id))
+    result = await session.execute(update(Chat).where(whole_chat_is(chat)).values(active=False).returning(Chat.id))
     return list(result.scalars())
 
 
 async def deactivate_place_in(session: AsyncSession, chat: ChatRef) -> list[int]:
     """The platform says this topic or thread is gone or closed: it alone stops
     getting pushes (the chat and its other threads go on). Returns its row id."""
-    result = await session.execute(update(Chat).where(_place(chat)).values(active=False).returning(Chat.id))
+    result = await session.execute(update(Chat).where(place_is(chat)).values(active=False).returning(Chat.id))
     return list(result.scalars())
 
 
@@ -88,10 +88,10 @@ async def move_in(session: AsyncSession, chat: ChatRef, new_chat_id: str) -> Cha
     rows are renamed. Either way what it followed keeps arriving, at the new id.
     """
     moved = ChatRef(chat.platform, new_chat_id, chat.kind, chat.title, chat.thread_id, chat.form)
-    rows = (await session.execute(select(Chat.id, Chat.thread_id).where(_whole_chat(chat)))).all()
+    rows = (await session.execute(select(Chat.id, Chat.thread_id).where(whole_chat_is(chat)))).all()
     for row_id, thread in rows:
         there = ChatRef(chat.platform, new_chat_id, chat.kind, thread_id=thread)
-        existing = (await session.execute(select(Chat.id).where(_place(there)))).scalar_one_or_none()
+        existing = (await session.execute(select(Chat.id).where(place_is(there)))).scalar_one_or_none()
         if existing is None:
             await session.execute(update(Chat).where(Chat.id == row_id).values(platform_chat_id=new_chat_id))
             continue
@@ -126,16 +126,16 @@ class Chats:
         with its threads; a topic or thread that went alone (closed, deleted)
         comes back only when used itself. A read only, in the usual case."""
         async with self._sessions() as session:
-            rows = dict((await session.execute(select(Chat.thread_id, Chat.active).where(_whole_chat(chat)))).all())
+            rows = dict((await session.execute(select(Chat.thread_id, Chat.active).where(whole_chat_is(chat)))).all())
             if all(rows.values()):
                 return
             itself = rows.get("")
             # With no row of its own, a chat was lost when every thread of it was.
             lost = itself is False or (itself is None and not any(rows.values()))
             if lost:
-                await session.execute(update(Chat).where(_whole_chat(chat)).values(active=True))
+                await session.execute(update(Chat).where(whole_chat_is(chat)).values(active=True))
             elif rows.get(thread_key(chat)) is False:
-                await session.execute(update(Chat).where(_place(chat)).values(active=True))
+                await session.execute(update(Chat).where(place_is(chat)).values(active=True))
             else:
                 return
             await session.commit()

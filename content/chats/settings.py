@@ -10,7 +10,7 @@ from datetime import time
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content.chats.lifecycle import ensure_in
+from content.chats.lifecycle import ensure_in, place_is
 from content.chats.preferences import DEFAULT_ZONE, Digest, DigestEvery, Preferences, Quiet, clock
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
@@ -45,15 +45,7 @@ class ChatSettings:
     async def read(self, chat: ChatRef) -> Preferences:
         """The chat's preferences; a chat the bot does not know yet has the defaults."""
         async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(Chat).where(
-                        Chat.platform == chat.platform,
-                        Chat.platform_chat_id == chat.chat_id,
-                        Chat.thread_id == (chat.thread_id or ""),
-                    )
-                )
-            ).scalar_one_or_none()
+            row = (await session.execute(select(Chat).where(place_is(chat)))).scalar_one_or_none()
             return preferences_of(row) if row is not None else Preferences()
 
     async def set_digest(self, chat: ChatRef, digest: Digest | None, zone: str | None = None) -> Preferences:

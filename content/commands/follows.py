@@ -123,29 +123,33 @@ _REPUBLISH = {
 
 
 async def follow(services: Services, request: Request) -> Reply:
-    typed = request.arguments.text("term").strip()
-    if not typed:
-        return refusal("Which term? For example ", Span("/follow distillation", code=True), ".")
-    term_id, found = await resolve_term(services.catalog, typed)
-    if term_id is None:
-        return refusal(*found)
-    change = await services.follows.follow_terms(request.chat, [term_id])
-    if not change.changed:
-        return answer(notice(f"Already following “{found}”; nothing to do.", private=False))
-    return answer(notice(f"Following “{found}”: new stories that explain it will arrive here.", private=False))
+    return await _term_change(services, request, follow=True)
 
 
 async def unfollow(services: Services, request: Request) -> Reply:
+    return await _term_change(services, request, follow=False)
+
+
+async def _term_change(services: Services, request: Request, *, follow: bool) -> Reply:
+    """/follow and /unfollow: the term resolved as /explain resolves it, then followed or not."""
+    verb = "follow" if follow else "unfollow"
     typed = request.arguments.text("term").strip()
     if not typed:
-        return refusal("Which term? For example ", Span("/unfollow distillation", code=True), ".")
+        return refusal("Which term? For example ", Span(f"/{verb} distillation", code=True), ".")
     term_id, found = await resolve_term(services.catalog, typed)
     if term_id is None:
         return refusal(*found)
-    change = await services.follows.unfollow_terms(request.chat, [term_id])
-    if not change.changed:
-        return answer(notice(f"{_here(request.chat)} wasn't following “{found}”.", private=False))
-    return answer(notice(f"No longer following “{found}”.", private=False))
+    change = services.follows.follow_terms if follow else services.follows.unfollow_terms
+    changed = (await change(request.chat, [term_id])).changed
+    if follow:
+        said = (
+            f"Following “{found}”: new stories that explain it will arrive here."
+            if changed
+            else f"Already following “{found}”; nothing to do."
+        )
+    else:
+        said = f"No longer following “{found}”." if changed else f"{_here(request.chat)} wasn't following “{found}”."
+    return answer(notice(said, private=False))
 
 
 def _which_tag(verb: str) -> Reply:

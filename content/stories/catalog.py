@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.chats.lifecycle import place_is, whole_chat_is
 from content.chats.ref import ChatRef
 from content.db import SessionFactory
 from content.delivery.status import JobKind
@@ -276,11 +277,7 @@ class Catalog:
                     select(Tag.id, Tag.key, Tag.name, Tag.story_count)
                     .join(Subscription, Subscription.tag_id == Tag.id)
                     .join(Chat, Chat.id == Subscription.chat_id)
-                    .where(
-                        Chat.platform == chat.platform,
-                        Chat.platform_chat_id == chat.chat_id,
-                        Chat.thread_id == (chat.thread_id or ""),
-                    )
+                    .where(place_is(chat))
                     .order_by(Tag.name)
                 )
             ).all()
@@ -338,11 +335,7 @@ class Catalog:
                     select(Term.name)
                     .join(TermFollow, TermFollow.term_id == Term.id)
                     .join(Chat, Chat.id == TermFollow.chat_id)
-                    .where(
-                        Chat.platform == chat.platform,
-                        Chat.platform_chat_id == chat.chat_id,
-                        Chat.thread_id == (chat.thread_id or ""),
-                    )
+                    .where(place_is(chat))
                     .order_by(Term.name)
                 )
             ).all()
@@ -357,7 +350,7 @@ class Catalog:
                     select(Chat.thread_id, Chat.title, Chat.active, Tag.id, Tag.key, Tag.name, Tag.story_count)
                     .join(Subscription, Subscription.chat_id == Chat.id)
                     .join(Tag, Tag.id == Subscription.tag_id)
-                    .where(Chat.platform == chat.platform, Chat.platform_chat_id == chat.chat_id)
+                    .where(whole_chat_is(chat))
                     .order_by(Chat.thread_id != "", Chat.title, Chat.thread_id, Tag.name)
                 )
             ).all()
