@@ -1,4 +1,4 @@
-"""`explainer-bot` / `python -m bot`: run, console, import, publish, retract, migrate."""
+"""`explainer-bot` / `python -m bot`: run, console, import, publish, retract, migrate, feeds, users."""
 
 from __future__ import annotations
 
@@ -63,7 +63,58 @@ def _parser() -> argparse.ArgumentParser:
     removing.add_argument("id", type=int, metavar="ID")
     polling = verbs.add_parser("poll", help="poll now every feed due, or this one (which resumes a paused one)")
     polling.add_argument("id", type=int, nargs="?", metavar="ID")
+    users = commands.add_parser("users", help="the editors' accounts of the newsroom page (/newsroom)")
+    people = users.add_subparsers(dest="verb", metavar="VERB", required=True)
+    add_user = people.add_parser("add", help="add an account; asks for the password (or reads one line from stdin)")
+    add_user.add_argument("email", metavar="EMAIL")
+    add_user.add_argument("--role", choices=["editor", "viewer"], default="editor", help="viewers only read")
+    people.add_parser("list", help="the accounts, with their roles")
+    remove_user = people.add_parser("remove", help="remove an account and sign it out everywhere")
+    remove_user.add_argument("email", metavar="EMAIL")
     return parser
+
+
+def _password() -> str | None:
+    """The new account's password: asked twice at a terminal, else one line of stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        print("explainer-bot: the passwords differ; nothing was written", file=sys.stderr)
+        return None
+    return first
+
+
+async def _users(core: Core, args: argparse.Namespace) -> int:
+    from content.newsroom.accounts import AccountError, Accounts, EditorRole
+
+    await core.prepare(seed=False)
+    accounts = Accounts(core.sessions)
+    if args.verb == "add":
+        password = _password()
+        if password is None:
+            return 2
+        try:
+            account = await accounts.add(args.email, password, EditorRole(args.role))
+        except AccountError as error:
+            print(f"explainer-bot: {error}; nothing was written", file=sys.stderr)
+            return 2
+        print(f"added {account.email} ({account.role.value})")
+        return 0
+    if args.verb == "list":
+        found = await accounts.all()
+        for account in found:
+            print(f"{account.email}\t{account.role.value}\tsince {account.created_at:%Y-%m-%d}")
+        if not found:
+            print("no accounts: add one with `explainer-bot users add EMAIL`")
+        return 0
+    if not await accounts.remove(args.email):
+        print(f"explainer-bot: no account for {args.email}", file=sys.stderr)
+        return 1
+    print(f"removed {args.email.strip().lower()}")
+    return 0
 
 
 async def _feeds(core: Core, args: argparse.Namespace) -> int:
@@ -178,6 +229,8 @@ async def _main(command: str, args: argparse.Namespace) -> int:
             return await _retract(core, args.slug, args.reason)
         if command == "feeds":
             return await _feeds(core, args)
+        if command == "users":
+            return await _users(core, args)
         if command == "console":
             await console_with_pushes(core)
             return 0

@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from adapters.discord.client import DiscordConfig
     from adapters.discord.runner import DiscordRunner
     from adapters.feeds.poller import FeedPoller
+    from adapters.http.web.newsroom import NewsroomPages
     from adapters.telegram.runner import TelegramRunner
     from content.delivery.health import PlatformHealth
     from content.delivery.port import Sender
+    from content.delivery.reports import Reports
 
 
 class Platform(Protocol):
@@ -147,11 +149,34 @@ def build_http_app(
         adapters=adapters,
     )
 
+    app.add_subapp("/newsroom", build_newsroom(core, api.reports, feeds.poller).app())
+
     async def close_fetcher(_app: web.Application) -> None:
         await feeds.poller.fetcher.close()  # its HTTP session lives as long as the app
 
     app.on_cleanup.append(close_fetcher)
     return app
+
+
+def build_newsroom(core: Core, reports: Reports, feeds: FeedPoller | None) -> NewsroomPages:
+    """The newsroom's pages, on the same core as the API."""
+    from adapters.http.web.newsroom import NewsroomPages
+    from content.newsroom.accounts import Accounts
+    from content.newsroom.board import Board
+    from content.newsroom.sessions import SignIns
+    from content.newsroom.throttle import SignInThrottle
+
+    settings = core.settings
+    return NewsroomPages(
+        Board(core.sessions, core.catalog, Search(core.sessions), settings.site_url),
+        core.publisher,
+        reports,
+        Accounts(core.sessions),
+        SignIns(core.sessions, settings.newsroom_session_hours),
+        SignInThrottle(),
+        feeds,
+        settings.newsroom_name,
+    )
 
 
 def build_telegram(core: Core, *, receive: bool = True) -> TelegramRunner | None:

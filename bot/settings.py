@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     feed_allow_private: bool = False
 
+    # The newsroom page: how long a sign-in lasts.
+    newsroom_session_hours: float = Field(default=12.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

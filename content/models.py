@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from content.chats.preferences import DigestEvery
 from content.chats.ref import ChatKind, PlaceForm
 from content.delivery.status import DeliveryStatus, JobKind
+from content.newsroom.roles import EditorRole
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -349,6 +350,29 @@ class FeedItem(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+
+
+class NewsroomAccount(Base):
+    """An editor of the newsroom page; only the password's argon2 hash is kept."""
+
+    __tablename__ = "newsroom_accounts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[EditorRole] = mapped_column(EnumText(EditorRole))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NewsroomSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie's token, never the token."""
+
+    __tablename__ = "newsroom_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("newsroom_accounts.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CatalogState(Base):

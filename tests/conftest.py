@@ -25,6 +25,8 @@ from content.commands.caller import Caller
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASES = ("sqlite", "postgres")
 TABLES = (
+    "newsroom_sessions",
+    "newsroom_accounts",
     "delivery_workers",
     "feed_items",
     "feeds",

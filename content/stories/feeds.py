@@ -129,6 +129,12 @@ class Feeds:
             result = await session.execute(delete(Feed).where(Feed.id == feed_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def pause(self, feed_id: int) -> bool:
+        """Stop polling it until it is polled now again (`due_now`); its stories stay."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(update(Feed).where(Feed.id == feed_id).values(paused=True, lease_until=None))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def due_now(self, feed_id: int) -> bool:
         """Poll it at the next chance, a paused one too (which resumes it)."""
         async with self._sessions.begin() as session:

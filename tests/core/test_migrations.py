@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import argon2
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -11,6 +12,7 @@ from sqlalchemy import inspect, select
 from bot.composition import Core
 from content import db
 from content.models import Base
+from tests.conftest import PRIVATE
 
 # Search objects are per database and live only in the migration.
 SEARCH_OBJECTS = {"story_search", "ix_story_search_vector"}
@@ -357,4 +359,37 @@ async def test_0008_adds_feeds_beside_the_stories_in_place(core: Core) -> None:
     async with core.engine.connect() as connection:
         # The stories a feed brought stay; the feeds go.
         assert (await connection.execute(text("SELECT count(*) FROM stories"))).scalar_one() == len(stories)
+    await db.migrate(core.engine)
+
+
+async def test_0009_adds_editors_accounts_beside_stories_and_pushes_in_place(core: Core) -> None:
+    from sqlalchemy import text
+
+    from content.newsroom.accounts import Accounts, EditorRole
+    from content.newsroom.sessions import SignIns
+    from tests.helpers import short_story
+
+    await core.commands.handle_text(PRIVATE, "/subscribe xAI")
+    await core.publisher.publish(short_story("before-accounts", "xAI"))
+    await db.downgrade(core.engine, "0008")
+    async with core.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        queued = (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one()
+    assert not {"newsroom_accounts", "newsroom_sessions"} & tables
+    assert queued == 1
+    await db.migrate(core.engine)
+    accounts = Accounts(core.sessions, argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    account = await accounts.add("Ed@Newsroom.test", "a long enough password", EditorRole.EDITOR)
+    token, _ = await SignIns(core.sessions).open(account)
+    assert (await SignIns(core.sessions).find(token)) is not None
+    async with core.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 1
+    await db.downgrade(core.engine, "0008")
+    async with core.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert (await connection.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 1
+        assert (
+            await connection.execute(text("SELECT count(*) FROM stories WHERE slug = 'before-accounts'"))
+        ).scalar_one() == 1
+    assert not {"newsroom_accounts", "newsroom_sessions"} & tables
     await db.migrate(core.engine)

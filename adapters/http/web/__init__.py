@@ -1,0 +1,1 @@
+"""The newsroom page: server-rendered, on the bot's own HTTP server."""

@@ -1,0 +1,1 @@
+"""Browser tests of the newsroom page: Playwright driving Debian's Chromium."""
