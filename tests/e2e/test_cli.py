@@ -220,3 +220,22 @@ def test_retract_takes_down_what_went_out_and_cancels_the_rest(
     assert unknown.stderr.strip().splitlines()[-1] == "explainer-bot: no story with slug 'no-such-story'"
     too_long = run(["retract", "a-scoop-on-xai", "--reason", "x" * 501], env, cwd=tmp_path)
     assert too_long.returncode == 2 and "longer than 500 characters" in too_long.stderr
+
+
+def test_users_add_list_and_remove_editors_accounts(env: dict[str, str], tmp_path: Path) -> None:
+    added = run(["users", "add", "Ada@Newsroom.test", "--role", "viewer"], env, "a long password here\n", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "added ada@newsroom.test (viewer)"
+    assert "a long password" not in added.stdout + added.stderr
+    again = run(["users", "add", "ada@newsroom.test"], env, "another long password\n", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists; nothing was written" in again.stderr
+    short = run(["users", "add", "bo@newsroom.test"], env, "short\n", cwd=tmp_path)
+    assert short.returncode == 2 and "10 to 1024 characters" in short.stderr
+    listed = run(["users", "list"], env, cwd=tmp_path)
+    assert listed.returncode == 0
+    lines = listed.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ada@newsroom.test\tviewer\tsince ")
+    assert run(["users", "remove", "ADA@newsroom.test"], env, cwd=tmp_path).returncode == 0
+    gone = run(["users", "remove", "ada@newsroom.test"], env, cwd=tmp_path)
+    assert gone.returncode == 1 and "no account" in gone.stderr
+    assert "no accounts" in run(["users", "list"], env, cwd=tmp_path).stdout
