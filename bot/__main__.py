@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -178,7 +179,7 @@ async def _import(core: Core, paths: list[Path], publish: bool = False) -> int:
     missing = [p for p in paths if not p.exists()]
     for path in missing:
         print(f"explainer-bot: {path}: no such file or folder", file=sys.stderr)
-    save = core.publisher.publish if publish else None
+    save = functools.partial(core.publisher.publish, by="command line") if publish else None
     report = await core.importer.import_paths([p for p in paths if p.exists()], save=save)
     for saved in report.saved:
         queued = f": {saved.deliveries_queued} deliveries queued" if publish else ""
@@ -194,7 +195,7 @@ async def _import(core: Core, paths: list[Path], publish: bool = False) -> int:
 
 async def _retract(core: Core, slug: str, reason: str | None) -> int:
     await core.prepare(seed=False)
-    retracted = await core.publisher.retract(slug, reason)
+    retracted = await core.publisher.retract(slug, reason, by="command line")
     if retracted is None:
         print(f"explainer-bot: no story with slug {slug!r}", file=sys.stderr)
         return 1

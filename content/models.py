@@ -33,6 +33,7 @@ from content.chats.preferences import DigestEvery
 from content.chats.ref import ChatKind, PlaceForm
 from content.delivery.status import DeliveryStatus, JobKind
 from content.newsroom.roles import EditorRole
+from content.stories.history import StoryEventKind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -350,6 +351,19 @@ class FeedItem(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+
+
+class StoryEventRow(Base):
+    """One thing that happened to a story (`content.stories.history`), written
+    in the transaction that did it."""
+
+    __tablename__ = "story_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[StoryEventKind] = mapped_column(EnumText(StoryEventKind))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(500))
+    by: Mapped[str | None] = mapped_column(String(254))
 
 
 class NewsroomAccount(Base):

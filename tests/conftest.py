@@ -26,6 +26,7 @@ POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127
 DATABASES = ("sqlite", "postgres")
 TABLES = (
     "newsroom_sessions",
+    "story_events",
     "newsroom_accounts",
     "delivery_workers",
     "feed_items",

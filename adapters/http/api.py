@@ -222,7 +222,7 @@ class PublishingApi:
             draft = validate_story(parse_json(await self._body(request)))
         except ApiRefusal as refused:
             return refused.response()
-        published = await self.publisher.publish(draft)
+        published = await self.publisher.publish(draft, by="api")
         created = published.outcome is SaveOutcome.CREATED
         body = {
             "slug": published.slug,
@@ -247,7 +247,7 @@ class PublishingApi:
         except ApiRefusal as refused:
             return refused.response()
         slug = self._slug(request)
-        retracted = await self.publisher.retract(slug, reason) if slug else None
+        retracted = await self.publisher.retract(slug, reason, by="api") if slug else None
         if retracted is None:
             return self._no_story(request)
         log.info(

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, union
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.chats.preferences import DigestEvery
 from content.db import SessionFactory
@@ -27,6 +26,7 @@ from content.models import (
     Chat,
     Delivery,
     Story,
+    StoryEventRow,
     StoryTag,
     StoryTerm,
     Subscription,
@@ -39,6 +39,7 @@ from content.models import (
 from content.replies.stories import push_message
 from content.stories.catalog import Catalog
 from content.stories.drafts import StoryDraft, TermDraft, key_term, push_words
+from content.stories.history import StoryEvent, StoryEventKind
 from content.stories.search import Search
 from content.stories.views import KeyTerm, StoryView, TagView
 
@@ -154,7 +155,7 @@ class Board:
     async def _board(self, statement: Select[*tuple[Any, ...]]) -> list[BoardStory]:
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
-            tags = await self._tags_of(session, [row.id for row in rows])
+            tags = await Catalog.tag_names_in(session, [row.id for row in rows])
         progress = await self._progress_by_id([row.id for row in rows])
         return [
             BoardStory(
@@ -173,20 +174,24 @@ class Board:
             for row in rows
         ]
 
-    @staticmethod
-    async def _tags_of(session: AsyncSession, ids: list[int]) -> dict[int, list[str]]:
-        tags: dict[int, list[str]] = defaultdict(list)
-        if not ids:
-            return tags
-        query = (
-            select(StoryTag.story_id, Tag.name)
-            .join(Tag, Tag.id == StoryTag.tag_id)
-            .where(StoryTag.story_id.in_(ids))
-            .order_by(StoryTag.story_id, Tag.name)
-        )
-        for story_id, name in (await session.execute(query)).all():
-            tags[story_id].append(name)
-        return tags
+    async def history(self, slug: str) -> list[StoryEvent]:
+        """What happened to the story, oldest first. A story saved without
+        the publisher (a story file imported) starts at when it was saved."""
+        async with self._sessions() as session:
+            story = (await session.execute(select(Story.id, Story.created_at).where(Story.slug == slug))).first()
+            if story is None:
+                return []
+            rows = (
+                await session.execute(
+                    select(StoryEventRow.kind, StoryEventRow.at, StoryEventRow.note, StoryEventRow.by)
+                    .where(StoryEventRow.story_id == story.id)
+                    .order_by(StoryEventRow.at, StoryEventRow.id)
+                )
+            ).all()
+        events = [StoryEvent(*row) for row in rows]
+        if not any(e.kind is StoryEventKind.PUBLISHED for e in events):
+            events.insert(0, StoryEvent(StoryEventKind.PUBLISHED, story.created_at, None, None))
+        return events
 
     async def progress(self, slugs: Sequence[str]) -> dict[str, dict[str, Progress]]:
         """slug -> platform -> its sends, for the stories a page shows."""
@@ -286,7 +291,7 @@ class Board:
             story = (await session.execute(select(Story).where(Story.slug == slug))).scalar_one_or_none()
             if story is None:
                 return None
-            tags = await self._tags_of(session, [story.id])
+            tags = await Catalog.tag_names_in(session, [story.id])
             terms = (
                 await session.execute(
                     select(Term.id, Term.name, Term.definition)

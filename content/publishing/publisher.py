@@ -23,9 +23,10 @@ from content.db import NOTIFY_CHANNEL, SessionFactory
 from content.delivery.queue import DeliveryQueue
 from content.delivery.status import JobKind
 from content.dialect import is_postgres
-from content.models import Story, utcnow
+from content.models import Story, StoryEventRow, utcnow
 from content.publishing.fanout import queue_fanout
 from content.stories.drafts import StoryDraft, retraction_reason
+from content.stories.history import StoryEventKind
 from content.stories.writer import SaveOutcome, StoryWriter
 
 log = logging.getLogger(__name__)
@@ -70,24 +71,37 @@ class Publisher:
     def on_queued(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
-    async def publish(self, draft: StoryDraft, *, push: bool = True, within: Within | None = None) -> Published:
+    async def publish(
+        self, draft: StoryDraft, *, push: bool = True, within: Within | None = None, by: str | None = None
+    ) -> Published:
         """Save the story and queue its pushes, in one transaction. `push`
         False saves a new story without pushing it (a feed's old items);
         `within` runs in that transaction with the story's id (a feed
-        remembering which item became which story)."""
+        remembering which item became which story); `by` names who did it
+        in the story's history."""
         try:
-            return await self._publish(draft, push, within)
+            return await self._publish(draft, push, within, by)
         except IntegrityError:
             # Another writer created the same slug (or tag, or term) between our
             # read and our write; with that row in place the second try updates.
             log.info("publish of %s raced another writer; trying again", draft.slug)
-            return await self._publish(draft, push, within)
+            return await self._publish(draft, push, within, by)
 
-    async def _publish(self, draft: StoryDraft, push: bool = True, within: Within | None = None) -> Published:
+    async def _publish(
+        self, draft: StoryDraft, push: bool = True, within: Within | None = None, by: str | None = None
+    ) -> Published:
         async with self._sessions.begin() as session:
             saved = await self._writer.save_in(session, draft)
             if within is not None:
                 await within(session, saved.story_id)
+            if saved.outcome is not SaveOutcome.UNCHANGED:
+                if saved.outcome is SaveOutcome.CREATED:
+                    kind, note = StoryEventKind.PUBLISHED, None
+                elif saved.push_changed:
+                    kind, note = StoryEventKind.CORRECTED, draft.correction
+                else:
+                    kind, note = StoryEventKind.UPDATED, None
+                session.add(StoryEventRow(story_id=saved.story_id, kind=kind, note=note, by=by))
             queued = corrections = 0
             if saved.outcome is SaveOutcome.CREATED and push:
                 queued = await queue_fanout(session, saved.story_id, saved.tag_ids)
@@ -106,7 +120,7 @@ class Publisher:
         self._told(queued + corrections)
         return Published(saved.slug, saved.story_id, saved.outcome, queued, corrections)
 
-    async def retract(self, slug: str, reason: str | None = None) -> Retracted | None:
+    async def retract(self, slug: str, reason: str | None = None, *, by: str | None = None) -> Retracted | None:
         """Withdraws the story with `slug`; None when there is none. A story
         already withdrawn answers with nothing queued. A reason that breaks
         the rules (`retraction_reason`) raises StoryFileError, writing nothing."""
@@ -123,6 +137,7 @@ class Publisher:
                 update(Story).where(Story.id == story.id).values(retracted_at=utcnow(), retraction_reason=reason)
             )
             await self._writer.withdraw_in(session, story.id)
+            session.add(StoryEventRow(story_id=story.id, kind=StoryEventKind.RETRACTED, note=reason, by=by))
             cancelled = await DeliveryQueue.cancel_pending_in(session, story.id, "the story was withdrawn")
             deletes = await DeliveryQueue.follow_up_in(session, story.id, JobKind.DELETE)
             await self._notify(session, deletes)

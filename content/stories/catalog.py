@@ -92,18 +92,23 @@ class Catalog:
     def _url(self, slug: str, url: str | None) -> str:
         return url or f"{self._site_url}/stories/{slug}"
 
-    async def _views(self, session: AsyncSession, rows: Sequence[Any]) -> list[StoryView]:
-        ids = [row.id for row in rows]
+    @staticmethod
+    async def tag_names_in(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[str]]:
+        """story id -> its tags' names, in name order (as every list shows them)."""
         tags: dict[int, list[str]] = defaultdict(list)
         if ids:
             query = (
                 select(StoryTag.story_id, Tag.name)
                 .join(Tag, Tag.id == StoryTag.tag_id)
-                .where(StoryTag.story_id.in_(ids))
+                .where(StoryTag.story_id.in_(list(ids)))
                 .order_by(StoryTag.story_id, Tag.name)
             )
             for story_id, name in (await session.execute(query)).all():
                 tags[story_id].append(name)
+        return tags
+
+    async def _views(self, session: AsyncSession, rows: Sequence[Any]) -> list[StoryView]:
+        tags = await self.tag_names_in(session, [row.id for row in rows])
         return [
             StoryView(
                 row.id,

@@ -257,7 +257,7 @@ class Feeds:
                     .on_conflict_do_nothing(index_elements=["feed_id", "key"])
                 )
 
-            published = await self._publisher.publish(draft, push=push, within=remember)
+            published = await self._publisher.publish(draft, push=push, within=remember, by=f"feed {feed.url}"[:254])
             outcome = published.outcome.value
             created += outcome == "created"
             updated += outcome == "updated"

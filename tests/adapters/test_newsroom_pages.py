@@ -144,7 +144,7 @@ async def test_a_correction_opens_filled_in_and_edits_the_pushes_out(pages: Page
         "action": "publish",
     }
     confirm = await (await pages.client.post("/newsroom/write", data=fields)).text()
-    assert "Save this correction? 1 pushes already out will be edited" in confirm
+    assert "Save this correction? 1 push already out will be edited" in confirm
     answer = await pages.client.post("/newsroom/write", data=fields | {"action": "confirm"}, allow_redirects=False)
     assert answer.status == 303, await answer.text()
     assert answer.headers["Location"] == "/newsroom/stories/to-correct?done=saved"
@@ -153,7 +153,11 @@ async def test_a_correction_opens_filled_in_and_edits_the_pushes_out(pages: Page
     assert after.story.correction == "The summary missed a word."
     assert await pages.count(Delivery, Delivery.kind == "edit") == 1
     page = await (await pages.client.get("/newsroom/stories/to-correct")).text()
-    assert "Corrected" in page and "The summary missed a word." in page
+    assert re.search(
+        r"Published</li>.*Corrected: <q>The summary missed a word.</q> <span class=\"by\">by ed@newsroom.test",
+        page,
+        re.S,
+    ), page
 
 
 async def test_a_retraction_asks_for_confirmation_and_a_viewer_cannot(pages: Pages) -> None:
@@ -178,7 +182,7 @@ async def test_a_retraction_asks_for_confirmation_and_a_viewer_cannot(pages: Pag
     assert done.status == 303
     assert await pages.core.catalog.story(SLUG) is None
     page = await (await pages.client.get(f"/newsroom/stories/{SLUG}")).text()
-    assert "Retracted" in page and "The testimony was misquoted." in page
+    assert 'Retracted: <q>The testimony was misquoted.</q> <span class="by">by ed@newsroom.test</span>' in page
     listing = await (await pages.client.get("/newsroom/stories")).text()
     assert "withdrawn" in listing
 

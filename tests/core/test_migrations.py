@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import argon2
@@ -371,6 +372,8 @@ async def test_0009_adds_editors_accounts_beside_stories_and_pushes_in_place(cor
 
     await core.commands.handle_text(PRIVATE, "/subscribe xAI")
     await core.publisher.publish(short_story("before-accounts", "xAI"))
+    await core.publisher.publish(replace(short_story("before-accounts", "xAI"), title="Now right", correction="Fixed."))
+    await core.publisher.retract("musk-xai-distillation-testimony", "Misquoted.")
     await db.downgrade(core.engine, "0008")
     async with core.engine.connect() as connection:
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
@@ -378,6 +381,25 @@ async def test_0009_adds_editors_accounts_beside_stories_and_pushes_in_place(cor
     assert not {"newsroom_accounts", "newsroom_sessions"} & tables
     assert queued == 1
     await db.migrate(core.engine)
+    # The history of the stories in place, from what their rows tell.
+    async with core.engine.connect() as connection:
+        events = (
+            await connection.execute(
+                text(
+                    "SELECT s.slug, e.kind, e.note FROM story_events e JOIN stories s ON s.id = e.story_id "
+                    "WHERE e.kind != 'published' ORDER BY e.id"
+                )
+            )
+        ).all()
+        published = (
+            await connection.execute(text("SELECT count(*) FROM story_events WHERE kind = 'published'"))
+        ).scalar_one()
+        stories = (await connection.execute(text("SELECT count(*) FROM stories"))).scalar_one()
+    assert [tuple(e) for e in events] == [
+        ("before-accounts", "corrected", "Fixed."),
+        ("musk-xai-distillation-testimony", "retracted", "Misquoted."),
+    ]
+    assert published == stories
     accounts = Accounts(core.sessions, argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     account = await accounts.add("Ed@Newsroom.test", "a long enough password", EditorRole.EDITOR)
     token, _ = await SignIns(core.sessions).open(account)

@@ -292,7 +292,8 @@ class NewsroomPages:
             raise web.HTTPNotFound(text=f"No story with the slug {slug}.")
         report = await self.reports.deliveries(slug)
         chart = sends_chart_svg(await self.board.sent_times(slug))
-        return self._page(request, "story.html", signed_in, story=story, report=report, chart=chart)
+        history = await self.board.history(slug)
+        return self._page(request, "story.html", signed_in, story=story, report=report, chart=chart, history=history)
 
     async def progress(self, request: web.Request) -> web.Response:
         """The bars of the stories a page shows, for pages that cannot keep a stream open."""
@@ -426,7 +427,7 @@ class NewsroomPages:
             draft = await self._draft(form)
         except Refused:
             return await self._write(request, signed_in, form, preview=True, status=422)
-        published = await self.publisher.publish(draft)
+        published = await self.publisher.publish(draft, by=signed_in.account.email)
         log.info(
             "newsroom: %s published %s: %s, %d pushes queued, %d to correct",
             signed_in.account.email,
@@ -491,7 +492,7 @@ class NewsroomPages:
         if data.get("confirm") != "yes":
             return await self._retract_form(request, signed_in, "Tick the box to confirm the retraction.", reason, 422)
         try:
-            retracted = await self.publisher.retract(slug, reason or None)
+            retracted = await self.publisher.retract(slug, reason or None, by=signed_in.account.email)
         except StoryFileError as error:
             return await self._retract_form(request, signed_in, error.problem, reason, 422)
         if retracted is None:

@@ -1,4 +1,6 @@
-"""The newsroom page: editors' accounts and their signed-in sessions.
+"""The newsroom page: editors' accounts, their signed-in sessions, and each
+story's history (filled in for the stories already there from what their
+rows tell: published, last corrected, retracted).
 
 Revision ID: 0009
 Revises: 0008
@@ -47,9 +49,41 @@ def upgrade() -> None:
     )
     op.create_index("ix_newsroom_sessions_account_id", "newsroom_sessions", ["account_id"])
     op.create_index("ix_newsroom_sessions_expires_at", "newsroom_sessions", ["expires_at"])
+    op.create_table(
+        "story_events",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column(
+            "story_id",
+            BigId,
+            sa.ForeignKey("stories.id", ondelete="CASCADE", name="fk_story_events_story_id_stories"),
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("at", Moment, nullable=False),
+        sa.Column("note", sa.String(500), nullable=True),
+        sa.Column("by", sa.String(254), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_story_events"),
+    )
+    op.create_index("ix_story_events_story_id", "story_events", ["story_id"])
+    # The history so far, as far as the rows keep it.
+    op.execute(
+        "INSERT INTO story_events (story_id, kind, at, note, by) "
+        "SELECT id, 'published', created_at, NULL, NULL FROM stories ORDER BY id"
+    )
+    op.execute(
+        "INSERT INTO story_events (story_id, kind, at, note, by) "
+        "SELECT id, 'corrected', corrected_at, correction, NULL FROM stories WHERE corrected_at IS NOT NULL ORDER BY id"
+    )
+    op.execute(
+        "INSERT INTO story_events (story_id, kind, at, note, by) "
+        "SELECT id, 'retracted', retracted_at, retraction_reason, NULL FROM stories "
+        "WHERE retracted_at IS NOT NULL ORDER BY id"
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_story_events_story_id", table_name="story_events")
+    op.drop_table("story_events")
     op.drop_index("ix_newsroom_sessions_expires_at", table_name="newsroom_sessions")
     op.drop_index("ix_newsroom_sessions_account_id", table_name="newsroom_sessions")
     op.drop_table("newsroom_sessions")
