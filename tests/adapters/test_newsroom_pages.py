@@ -72,8 +72,12 @@ async def pages(database_url: str) -> AsyncIterator[Pages]:
 
 
 async def test_pages_need_a_session_and_carry_strict_headers(pages: Pages) -> None:
-    answer = await pages.client.get("/newsroom/stories", allow_redirects=False)
-    assert answer.status == 303 and answer.headers["Location"].startswith("/newsroom/signin")
+    answer = await pages.client.get("/newsroom/stories?q=a&b=c", allow_redirects=False)
+    assert (
+        answer.status == 303 and answer.headers["Location"] == "/newsroom/signin?next=/newsroom/stories?q%3Da%26b%3Dc"
+    )
+    form = await (await pages.client.get(answer.headers["Location"])).text()
+    assert 'name="next" value="/newsroom/stories?q=a&amp;b=c"' in form  # back where the editor was going
     cookie = await pages.sign_in(**{"X-Forwarded-Proto": "https"})
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie and "Path=/newsroom" in cookie
     await pages.sign_in()  # a Secure cookie is not sent back over the test's plain HTTP

@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import secrets
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -170,7 +171,8 @@ class NewsroomPages:
     async def _reader(self, request: web.Request) -> SignedIn:
         signed_in = await self._signed_in(request)
         if signed_in is None:
-            raise web.HTTPSeeOther(f"/newsroom/signin?next={request.path_qs if request.method == 'GET' else ''}")
+            target = urllib.parse.quote(request.path_qs, safe="/") if request.method == "GET" else ""
+            raise web.HTTPSeeOther(f"/newsroom/signin?next={target}")
         return signed_in
 
     async def _form(self, request: web.Request, signed_in: SignedIn) -> dict[str, str]:
