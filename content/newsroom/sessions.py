@@ -30,6 +30,12 @@ class SignedIn:
     expires_at: datetime
 
 
+def _wellformed(token: str) -> bool:
+    # A cookie the page never set: not worth a query (and a lone surrogate
+    # would not even encode).
+    return bool(token) and len(token) <= TOKEN_MAX and token.isascii()
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -57,7 +63,7 @@ class SignIns:
         return token, SignedIn(account, csrf, expires)
 
     async def find(self, token: str) -> SignedIn | None:
-        if not token or len(token) > TOKEN_MAX or not token.isascii():
+        if not _wellformed(token):
             return None
         async with self._sessions() as session:
             row = (
@@ -78,7 +84,7 @@ class SignIns:
         )
 
     async def close(self, token: str) -> None:
-        if not token or len(token) > TOKEN_MAX:
+        if not _wellformed(token):
             return
         async with self._sessions.begin() as session:
             await session.execute(delete(NewsroomSession).where(NewsroomSession.token_hash == _hash(token)))

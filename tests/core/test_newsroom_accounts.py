@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import argon2
 import pytest
@@ -114,3 +115,85 @@ def test_the_throttle_slows_an_address_after_five_failures_in_a_minute() -> None
         throttle.failed("198.51.100.7")
     throttle.succeeded("198.51.100.7")
     assert throttle.delay("198.51.100.7") == 0
+
+
+class CountingHasher(argon2.PasswordHasher):
+    """The cheap hasher, counting the verifications it makes."""
+
+    verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+async def test_an_unknown_email_costs_one_verification_like_a_known_one(blank: Core) -> None:
+    hasher = CountingHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts = Accounts(blank.sessions, hasher)
+    await accounts.add("ada@newsroom.test", PASSWORD, EditorRole.EDITOR)
+    for email in ("ada@newsroom.test", "nobody@newsroom.test", "not an email"):
+        before = hasher.verified
+        assert await accounts.verify(email, "a wrong password") is None
+        assert hasher.verified == before + 1, email
+
+
+async def test_a_hash_made_with_older_parameters_is_stored_anew_at_sign_in(blank: Core) -> None:
+    account = await Accounts(blank.sessions, CHEAP).add("ada@newsroom.test", PASSWORD, EditorRole.EDITOR)
+
+    async def stored() -> str:
+        async with blank.sessions() as session:
+            return str((await session.execute(select(NewsroomAccount.password_hash))).scalar_one())
+
+    old = await stored()
+    stronger = Accounts(blank.sessions, argon2.PasswordHasher(time_cost=2, memory_cost=8, parallelism=1))
+    assert await stronger.verify("ada@newsroom.test", "not the password") is None
+    assert await stored() == old  # a wrong password changes nothing
+    assert await stronger.verify("ada@newsroom.test", PASSWORD) == account
+    new = await stored()
+    assert new != old and "t=2" in new
+    assert await stronger.verify("ada@newsroom.test", PASSWORD) == account
+    assert await stored() == new  # already current: left alone
+
+
+async def test_opening_a_session_clears_the_expired_ones(blank: Core) -> None:
+    account = await Accounts(blank.sessions, CHEAP).add("ada@newsroom.test", PASSWORD, EditorRole.EDITOR)
+    now = [utcnow()]
+    signins = SignIns(blank.sessions, lifetime_hours=1, clock=lambda: now[0])
+    old, _ = await signins.open(account)
+    kept, _ = await signins.open(account)
+    now[0] += timedelta(minutes=30)
+    fresh, _ = await signins.open(account)
+    assert await count(blank, NewsroomSession) == 3
+    now[0] += timedelta(minutes=31)  # the first two are past their hour
+    await signins.open(account)
+    assert await count(blank, NewsroomSession) == 2
+    assert await signins.find(old) is None and await signins.find(kept) is None
+    assert await signins.find(fresh) is not None
+    for garbage in ("", "\ud800", "x" * 500):
+        await signins.close(garbage)  # a cookie the page never set is no error
+    assert await count(blank, NewsroomSession) == 2
+
+
+def test_the_throttle_keeps_its_memory_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from content.newsroom import throttle as module
+
+    now = [1000.0]
+    throttle = SignInThrottle(clock=lambda: now[0])
+    for _ in range(10_000):  # many tries at once, each waiting, then failing
+        throttle.failed("198.51.100.7")
+    assert throttle.delay("198.51.100.7") == 30.0
+    assert len(throttle._failures["198.51.100.7"]) <= 5 + 6
+    throttle.failed("203.0.113.9")
+    now[0] += 61
+    throttle.failed("192.0.2.1")  # the others' failures are all old: they go
+    assert list(throttle._failures) == ["192.0.2.1"]
+
+    monkeypatch.setattr(module, "MAX_ADDRESSES", 3)
+    for n in range(10):
+        now[0] += 1
+        throttle.failed(f"10.0.0.{n}")
+    assert list(throttle._failures) == ["10.0.0.7", "10.0.0.8", "10.0.0.9"]
+    throttle.failed("10.0.0.7")  # its last failure is now the newest
+    now[0] += 1
+    throttle.failed("10.0.0.10")
+    assert list(throttle._failures) == ["10.0.0.9", "10.0.0.7", "10.0.0.10"]

@@ -239,3 +239,46 @@ def test_users_add_list_and_remove_editors_accounts(env: dict[str, str], tmp_pat
     gone = run(["users", "remove", "ada@newsroom.test"], env, cwd=tmp_path)
     assert gone.returncode == 1 and "no account" in gone.stderr
     assert "no accounts" in run(["users", "list"], env, cwd=tmp_path).stdout
+
+
+class _Terminal:
+    """Stdin as a terminal: `users add` asks with getpass and reads nothing from it."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        raise AssertionError("a terminal's password is asked for, not read")
+
+
+def test_users_add_at_a_terminal_asks_twice(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import getpass
+    import logging
+
+    from bot.__main__ import main
+
+    # main() sets up logging on the root logger: it is put back after the test.
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    typed: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": typed.pop(0))
+
+    typed[:] = ["a long password here", "a long password hear"]
+    assert main(["users", "add", "ada@newsroom.test"]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines()[-1] == "explainer-bot: the passwords differ; nothing was written"
+    assert "a long password" not in out + err
+    assert main(["users", "list"]) == 0
+    assert "no accounts" in capsys.readouterr().out
+
+    typed[:] = ["a long password here", "a long password here"]
+    assert main(["users", "add", "ada@newsroom.test"]) == 0
+    assert capsys.readouterr().out.strip() == "added ada@newsroom.test (editor)"  # editor unless told
+    assert main(["users", "list"]) == 0
+    assert capsys.readouterr().out.startswith("ada@newsroom.test\teditor\tsince ")
